@@ -1,0 +1,26 @@
+"""occstudio's own loaders, computations and exporters, registered like any plugin.
+
+Every callable is given as an import string so that nothing heavy loads at discovery.
+"""
+
+from __future__ import annotations
+
+from occstudio.plugins.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    """Add occstudio's built-in specs to ``registry``."""
+    registry.add_loader(
+        id="extremeocc",
+        name="ExtremeOcc-3D manifest",
+        sniff="occstudio.io.extremeocc:sniff",
+        open="occstudio.io.extremeocc:open_manifest",
+        patterns=("*.json", "*.jsonl"),
+    )
+    registry.add_loader(
+        id="files",
+        name="Single image, mesh or point cloud",
+        sniff="occstudio.io.files:sniff",
+        open="occstudio.io.files:open_file",
+        patterns=("*.png", "*.jpg", "*.jpeg", "*.ply", "*.obj", "*.glb", "*.npy", "*.bin"),
+    )

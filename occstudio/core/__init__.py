@@ -1,0 +1,1 @@
+"""Qt-free model: samples, datasets, jobs, edits, geometry and computations."""

@@ -1,0 +1,58 @@
+"""The window's actions (menu entries with shortcuts, tooltips and status tips)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+@dataclass
+class ActionDef:
+    """How to build one QAction."""
+
+    name: str
+    text: str
+    tip: str
+    shortcut: QKeySequence.StandardKey | str | None = None
+
+
+ACTIONS: tuple[ActionDef, ...] = (
+    ActionDef("open", "&Open…", "Open a dataset folder, manifest or single file", QKeySequence.StandardKey.Open),
+    ActionDef("open_folder", "Open &folder…", "Open a dataset folder", "Ctrl+Shift+O"),
+    ActionDef("open_predictions", "Open &predictions…", "Open a folder with one predicted mesh per sample", "Ctrl+P"),
+    ActionDef("export_metrics", "&Export metrics…", "Save the metrics table as CSV or JSON", "Ctrl+E"),
+    ActionDef("quit", "&Quit", "Quit occstudio", QKeySequence.StandardKey.Quit),
+    ActionDef("next_sample", "&Next sample", "Show the next sample in the list", "Ctrl+Down"),
+    ActionDef("previous_sample", "&Previous sample", "Show the previous sample in the list", "Ctrl+Up"),
+    ActionDef("reset_camera", "&Reset camera", "Fit the 3D camera to the shown meshes", "R"),
+    ActionDef("toggle_axes", "Show &axes", "Show the orientation axes in the 3D view", None),
+    ActionDef("metrics_current", "Compute mesh metrics (current sample)", "Chamfer, F-score and normal consistency of the current sample vs its prediction", "Ctrl+M"),
+    ActionDef("metrics_all", "Compute mesh metrics (all samples)", "Mesh metrics for every sample with a prediction", "Ctrl+Shift+M"),
+    ActionDef("cancel_jobs", "&Cancel all jobs", "Stop every running background job", "Ctrl+."),
+    ActionDef("about", "&About occstudio", "Version and credits", None),
+    ActionDef("plugins", "&Plugins", "Installed plugins with their version, status and errors", None),
+)
+
+
+def build_actions(parent: QWidget, handlers: dict[str, Callable[[], None]]) -> dict[str, QAction]:
+    """Create every action in :data:`ACTIONS`, connected to ``handlers[name]`` when given."""
+    actions: dict[str, QAction] = {}
+    for spec in ACTIONS:
+        action = QAction(spec.text, parent)
+        action.setObjectName(f"action_{spec.name}")
+        tip = spec.tip
+        if spec.shortcut is not None:
+            seq = QKeySequence(spec.shortcut)
+            action.setShortcut(seq)
+            tip = f"{tip} ({seq.toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(tip)
+        action.setStatusTip(spec.tip)
+        if spec.name in handlers:
+            action.triggered.connect(handlers[spec.name])
+        actions[spec.name] = action
+    actions["toggle_axes"].setCheckable(True)
+    actions["toggle_axes"].setChecked(True)
+    return actions

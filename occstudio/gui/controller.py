@@ -1,0 +1,155 @@
+"""The studio controller: turns user intents into jobs and document changes.
+
+It owns the :class:`~occstudio.core.document.Document`, submits background jobs
+(opening datasets, reading samples, computing metrics) and emits Qt signals with
+results that the main window wires to its widgets. No widget is touched here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from occstudio.builtins.mesh_eval import DEFAULT_PARAMS, evaluate_samples
+from occstudio.core.dataset import Dataset
+from occstudio.core.document import Document
+from occstudio.gui.jobs import Job, JobManager
+from occstudio.gui.notifications import Notifications
+from occstudio.io.opening import open_dataset
+from occstudio.io.predictions import match_predictions
+from occstudio.io.sample_content import load_sample_content
+from occstudio.render.meshes import mesh_to_polydata
+
+
+def _match(root: Path, ids: list[str], progress: Any = None) -> dict[str, Path]:
+    return match_predictions(root, ids)
+
+
+class StudioController(QObject):
+    """Application logic of one window.
+
+    Signals
+    -------
+    dataset_opened(Dataset)
+    content_ready(dict)
+        A sample's content; ``gt_poly`` / ``prediction_poly`` hold pyvista meshes.
+    predictions_changed(object)
+        The prediction root (or ``None``).
+    metrics_ready(str, dict)
+        Metrics of one sample.
+    """
+
+    dataset_opened = Signal(object)
+    content_ready = Signal(dict)
+    predictions_changed = Signal(object)
+    metrics_ready = Signal(str, dict)
+
+    def __init__(self, jobs: JobManager, notifications: Notifications, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs, self.notifications = jobs, notifications
+        self.document = Document()
+        self.metric_params: dict[str, Any] = dict(DEFAULT_PARAMS)
+        self.content: dict[str, Any] | None = None
+
+    # datasets -----------------------------------------------------------
+    def open_path(self, path: str | Path) -> Job:
+        """Open a dataset, manifest or single file in the background."""
+        path = Path(path)
+        return self.jobs.submit(
+            f"Open {path.name}", open_dataset, path, key="open", on_result=self._dataset_loaded
+        )
+
+    def _dataset_loaded(self, dataset: Dataset) -> None:
+        self.document.set_dataset(dataset)
+        for warning in dataset.warnings:
+            self.notifications.warning(warning)
+        n_bad = sum(1 for s in dataset.samples if s.has_problems)
+        text = f"Opened {dataset.source.name}: {len(dataset)} samples ({dataset.format})"
+        if n_bad:
+            text += f", {n_bad} with missing files or errors"
+        self.notifications.info(text)
+        self.dataset_opened.emit(dataset)
+
+    # samples ------------------------------------------------------------
+    def select_sample(self, sample_id: str | None) -> Job | None:
+        """Make ``sample_id`` current and read its content in the background."""
+        if sample_id is None or self.document.dataset is None:
+            return None
+        self.document.set_current(sample_id)
+        sample = self.document.dataset.get(sample_id)
+        prediction = self.document.predictions.get(sample_id)
+        return self.jobs.submit(
+            f"Read {sample_id}", load_sample_content, sample, prediction,
+            key="content", on_result=self._content_loaded,
+        )
+
+    def _content_loaded(self, content: dict[str, Any]) -> None:
+        if content["id"] != self.document.current_id:
+            return
+        content["gt_poly"] = mesh_to_polydata(content["gt_mesh"]) if content["gt_mesh"] is not None else None
+        pred = content["prediction_mesh"]
+        content["prediction_poly"] = mesh_to_polydata(pred) if pred is not None else None
+        for error in content["errors"]:
+            self.notifications.error(error)
+        self.content = content
+        self.content_ready.emit(content)
+
+    def reload_current(self) -> Job | None:
+        """Read the current sample again (e.g. after predictions changed)."""
+        current = self.document.current_id
+        return self.select_sample(current) if current is not None else None
+
+    # predictions and metrics -------------------------------------------
+    def open_predictions(self, root: str | Path) -> Job | None:
+        """Attach a prediction folder (one mesh per sample id)."""
+        if self.document.dataset is None:
+            self.notifications.error("Open a dataset before opening predictions")
+            return None
+        root = Path(root)
+        ids = self.document.dataset.ids()
+        return self.jobs.submit(
+            f"Match predictions in {root.name}", _match, root, ids, key="predictions",
+            on_result=lambda matches: self._predictions_matched(root, matches),
+        )
+
+    def _predictions_matched(self, root: Path, matches: dict[str, Path]) -> None:
+        self.document.set_predictions(root, matches)
+        n = len(self.document.dataset.samples) if self.document.dataset else 0
+        self.notifications.info(f"Predictions from {root.name}: {len(matches)} of {n} samples matched")
+        self.predictions_changed.emit(root)
+        self.reload_current()
+
+    def compute_mesh_metrics(self, scope: str = "current") -> Job | None:
+        """Run mesh metrics for the current sample (``scope="current"``) or all samples."""
+        doc = self.document
+        if doc.dataset is None:
+            self.notifications.error("Open a dataset first")
+            return None
+        if not doc.predictions:
+            self.notifications.error("Open a prediction folder first (File > Open predictions…)")
+            return None
+        if scope == "current":
+            if doc.current_id is None or doc.current_id not in doc.predictions:
+                self.notifications.error(f"No prediction for sample {doc.current_id}")
+                return None
+            ids = [doc.current_id]
+            title = f"Mesh metrics: {doc.current_id}"
+        else:
+            ids = [sid for sid in doc.dataset.ids() if sid in doc.predictions]
+            title = f"Mesh metrics: {len(ids)} samples"
+        return self.jobs.submit(
+            title, evaluate_samples, doc.dataset, dict(doc.predictions), ids, dict(self.metric_params),
+            key=f"metrics:{scope}", on_result=self._metrics_computed,
+        )
+
+    def _metrics_computed(self, results: dict[str, dict[str, Any]]) -> None:
+        for sid, values in results.items():
+            if "error" in values:
+                self.notifications.error(f"{sid}: {values['error']}")
+                continue
+            self.document.set_metrics(sid, values)
+            self.metrics_ready.emit(sid, values)
+        ok = sum(1 for v in results.values() if "error" not in v)
+        self.notifications.info(f"Mesh metrics computed for {ok} sample{'s' if ok != 1 else ''}")

@@ -1,0 +1,266 @@
+"""The main window: builds the widgets and wires them to the controller. No logic here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+
+from occstudio import __version__
+from occstudio.gui import settings as app_settings
+from occstudio.gui.actions import build_actions
+from occstudio.gui.controller import StudioController
+from occstudio.gui.dialogs.plugins import PluginsDialog
+from occstudio.gui.docks.jobs import JobsDock
+from occstudio.gui.docks.log import LogDock
+from occstudio.gui.docks.metrics import MetricsDock
+from occstudio.gui.docks.sample_browser import SampleBrowser
+from occstudio.gui.jobs import JobManager
+from occstudio.gui.notifications import Notification, Notifications
+from occstudio.gui.panes.sample_view import SampleView
+from occstudio.gui.panes.view3d import View3D
+from occstudio.plugins.registry import get_registry
+
+OPEN_FILTER = (
+    "Datasets and files (*.json *.jsonl *.png *.jpg *.jpeg *.ply *.obj *.glb *.npy *.bin *.npz);;All files (*)"
+)
+
+
+class MainWindow(QMainWindow):
+    """occstudio's window: sample browser, sample panes, 3D view, jobs, metrics and log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("occstudio")
+        self.setAcceptDrops(True)
+        self.resize(1600, 1000)
+        self.notifications = Notifications(self)
+        self.jobs = JobManager(self)
+        self.controller = StudioController(self.jobs, self.notifications, self)
+        self._build_widgets()
+        self._build_menus()
+        self._wire()
+        self._restore_layout()
+
+    # construction -------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.sample_view = SampleView()
+        self.view3d = View3D()
+        self.sample_view.set_side_widget(self.view3d)
+        self.setCentralWidget(self.sample_view)
+        self.browser = SampleBrowser()
+        self.jobs_dock_widget = JobsDock(self.jobs)
+        self.metrics_dock_widget = MetricsDock()
+        self.log_dock_widget = LogDock(self.notifications)
+        self.docks: dict[str, QDockWidget] = {}
+        for name, title, widget, area in (
+            ("samples", "Samples", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("jobs", "Jobs", self.jobs_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("metrics", "Metrics", self.metrics_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("log", "Log", self.log_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock_{name}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["jobs"], self.docks["metrics"])
+        self.tabifyDockWidget(self.docks["metrics"], self.docks["log"])
+        self.docks["jobs"].raise_()
+        self.resizeDocks([self.docks["samples"]], [320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["jobs"]], [170], Qt.Orientation.Vertical)
+        self.status_message = QLabel("Ready")
+        self.jobs_label = QLabel("")
+        self.jobs_label.setToolTip("Background jobs running (see the Jobs dock)")
+        self.statusBar().addWidget(self.status_message, 1)
+        self.statusBar().addPermanentWidget(self.jobs_label)
+
+    def _build_menus(self) -> None:
+        c = self.controller
+        self.actions = build_actions(self, {
+            "open": self.open_dialog,
+            "open_folder": self.open_folder_dialog,
+            "open_predictions": self.open_predictions_dialog,
+            "export_metrics": self.metrics_dock_widget.export_dialog,
+            "quit": self.close,
+            "next_sample": self.browser.next,
+            "previous_sample": self.browser.previous,
+            "reset_camera": self.view3d.reset_camera,
+            "metrics_current": lambda: c.compute_mesh_metrics("current"),
+            "metrics_all": lambda: c.compute_mesh_metrics("all"),
+            "cancel_jobs": self.jobs.cancel_all,
+            "about": self.show_about,
+            "plugins": self.show_plugins,
+        })
+        a = self.actions
+        a["toggle_axes"].toggled.connect(self.view3d.set_axes_visible)
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([a["open"], a["open_folder"]])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(a["open_predictions"])
+        file_menu.addSeparator()
+        file_menu.addAction(a["export_metrics"])
+        file_menu.addSeparator()
+        file_menu.addAction(a["quit"])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([a["next_sample"], a["previous_sample"]])
+        view_menu.addSeparator()
+        view_menu.addActions([a["reset_camera"], a["toggle_axes"]])
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        compute_menu = bar.addMenu("&Compute")
+        compute_menu.addActions([a["metrics_current"], a["metrics_all"]])
+        compute_menu.addSeparator()
+        compute_menu.addAction(a["cancel_jobs"])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([a["plugins"], a["about"]])
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.browser.current_sample_changed.connect(c.select_sample)
+        c.dataset_opened.connect(self._show_dataset)
+        c.content_ready.connect(self._show_content)
+        c.metrics_ready.connect(self._show_metrics)
+        self.metrics_dock_widget.sample_activated.connect(self.browser.select)
+        self.jobs.running_count_changed.connect(self._show_job_count)
+        self.jobs.error.connect(lambda title, msg, details: self.notifications.error(f"{title}: {msg}", details))
+        self.notifications.posted.connect(self._show_notification)
+
+    # slots ----------------------------------------------------------------
+    def _show_dataset(self, dataset: Any) -> None:
+        self.sample_view.clear()
+        self.metrics_dock_widget.clear()
+        self.browser.set_dataset(dataset)
+        self.setWindowTitle(f"{dataset.source.name} — occstudio")
+        app_settings.add_recent_file(dataset.source)
+        if dataset.samples and self._pending_sample is None:
+            self.browser.select(dataset.samples[0].id)
+        elif self._pending_sample is not None:
+            self.browser.select(self._pending_sample)
+            self._pending_sample = None
+
+    def _show_content(self, content: dict[str, Any]) -> None:
+        self.sample_view.set_content(content)
+        pred_title = "Prediction"
+        if content.get("prediction_path") is not None:
+            pred_title = f"Prediction ({Path(content['prediction_path']).name})"
+        self.view3d.set_meshes(content.get("gt_poly"), content.get("prediction_poly"), "GT", pred_title)
+        self.view3d.title.setText(f"3D · {content['id']}")
+
+    def _show_metrics(self, sample_id: str, values: dict[str, Any]) -> None:
+        self.metrics_dock_widget.set_metrics(sample_id, values)
+        column = {sid: v.get("chamfer_l1") for sid, v in self.controller.document.metrics.items()}
+        self.browser.set_extra_column("chamfer_l1", {k: v for k, v in column.items() if v is not None})
+
+    def _show_job_count(self, running: int) -> None:
+        self.jobs_label.setText(f"{running} job{'s' if running != 1 else ''} running" if running else "")
+
+    def _show_notification(self, note: Notification) -> None:
+        prefix = {"error": "Error: ", "warning": "Warning: "}.get(note.level, "")
+        self.status_message.setText(prefix + note.text)
+        self.status_message.setToolTip(note.details or note.text)
+        color = {"error": "#c62828", "warning": "#ef6c00"}.get(note.level, "")
+        self.status_message.setStyleSheet(f"color: {color};" if color else "")
+        if note.level == "error":
+            self.docks["log"].raise_()
+
+    # opening ----------------------------------------------------------------
+    _pending_sample: str | None = None
+
+    def open_path(self, path: str | Path, sample_id: str | None = None) -> None:
+        """Open ``path`` and show ``sample_id`` (default: the first sample)."""
+        self._pending_sample = sample_id
+        self.controller.open_path(path)
+
+    def open_dialog(self) -> None:
+        """File > Open…"""
+        name, _ = QFileDialog.getOpenFileName(self, "Open dataset or file", self._last_dir(), OPEN_FILTER)
+        if name:
+            self._remember_dir(name)
+            self.open_path(name)
+
+    def open_folder_dialog(self) -> None:
+        """File > Open folder…"""
+        name = QFileDialog.getExistingDirectory(self, "Open dataset folder", self._last_dir())
+        if name:
+            self._remember_dir(name)
+            self.open_path(name)
+
+    def open_predictions_dialog(self) -> None:
+        """File > Open predictions…"""
+        name = QFileDialog.getExistingDirectory(self, "Open prediction folder", self._last_dir())
+        if name:
+            self.controller.open_predictions(name)
+
+    def _last_dir(self) -> str:
+        return str(app_settings.app_settings().value("last_dir", str(Path.home())))
+
+    def _remember_dir(self, path: str) -> None:
+        s = app_settings.app_settings()
+        s.setValue("last_dir", str(Path(path).parent if Path(path).is_file() else path))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = app_settings.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if not recent:
+            self.recent_menu.addAction("(no recent files)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear recent files", app_settings.clear_recent_files)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0])
+
+    # help -------------------------------------------------------------------
+    def show_about(self) -> None:
+        """Help > About."""
+        QMessageBox.about(
+            self, "About occstudio",
+            f"<b>occstudio {__version__}</b><br>A studio for 3D occupancy and amodal-3D research data.",
+        )
+
+    def show_plugins(self) -> None:
+        """Help > Plugins."""
+        PluginsDialog(get_registry(), self).exec()
+
+    # layout persistence -----------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = app_settings.app_settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        panes = s.value("window/panes")
+        if panes is not None:
+            self.sample_view.restore_state(panes)
+
+    def save_layout(self) -> None:
+        """Store geometry, dock layout and pane sizes in the settings."""
+        s = app_settings.app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/panes", self.sample_view.save_state())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_layout()
+        self.jobs.shutdown()
+        self.view3d.close_view()
+        super().closeEvent(event)

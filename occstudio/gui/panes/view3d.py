@@ -1,0 +1,159 @@
+"""The 3D view: a pyvistaqt ``QtInteractor`` showing GT and prediction side by side.
+
+Two renderers share one camera (linked views). With no prediction the GT renderer
+takes the whole viewport. Actors are only touched on the GUI thread: callers hand in
+ready ``pv.PolyData`` built by workers.
+"""
+
+from __future__ import annotations
+
+import pyvista as pv
+from pyvistaqt import QtInteractor
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+_BACKGROUND = "#f4f5f7"
+
+
+class View3D(QWidget):
+    """GT | prediction 3D viewer with linked cameras, camera reset and axes.
+
+    Signals
+    -------
+    drawn()
+        Emitted after the view rendered new content.
+    """
+
+    drawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        self.title = QLabel("3D view")
+        self.reset_button = QPushButton("Reset camera")
+        self.reset_button.setToolTip("Fit the camera to the shown meshes (R)")
+        self.reset_button.clicked.connect(self.reset_camera)
+        self.axes_box = QCheckBox("Axes")
+        self.axes_box.setToolTip("Show the orientation axes")
+        self.axes_box.setChecked(True)
+        self.axes_box.toggled.connect(self.set_axes_visible)
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.axes_box)
+        bar.addWidget(self.reset_button)
+        layout.addLayout(bar)
+        self.plotter = QtInteractor(self, shape=(1, 2), border=False)
+        self.plotter.set_background(_BACKGROUND)
+        self.plotter.link_views()
+        layout.addWidget(self.plotter.interactor, 1)
+        self._has_gt = False
+        self._has_pred = False
+        self._axes = [None, None]
+        for i in range(2):
+            self.plotter.subplot(0, i)
+            self._axes[i] = self.plotter.add_axes(interactive=False)
+        self._set_split(False)
+        self._show_empty_text()
+
+    # layout -------------------------------------------------------------
+    def _set_split(self, split: bool) -> None:
+        left, right = self.plotter.renderers[0], self.plotter.renderers[1]
+        if split:
+            left.SetViewport(0.0, 0.0, 0.5, 1.0)
+            right.SetViewport(0.5, 0.0, 1.0, 1.0)
+            right.SetDraw(True)
+        else:
+            left.SetViewport(0.0, 0.0, 1.0, 1.0)
+            right.SetViewport(0.999, 0.999, 1.0, 1.0)
+            right.SetDraw(False)
+        self.split = split
+
+    def _show_empty_text(self) -> None:
+        self.plotter.subplot(0, 0)
+        self.plotter.add_text("No 3D data for this sample", name="empty", font_size=10, color="#555555")
+
+    # content ------------------------------------------------------------
+    def set_meshes(
+        self,
+        gt: pv.DataSet | None,
+        prediction: pv.DataSet | None = None,
+        gt_title: str = "GT",
+        prediction_title: str = "Prediction",
+        reset_camera: bool = True,
+    ) -> None:
+        """Show ``gt`` (left) and ``prediction`` (right; hidden when ``None``)."""
+        for i, (mesh, title) in enumerate(((gt, gt_title), (prediction, prediction_title))):
+            self.plotter.subplot(0, i)
+            renderer = self.plotter.renderer
+            for name in ("mesh", "title", "empty"):
+                renderer.remove_actor(name, render=False)
+            if mesh is not None:
+                self._add(mesh)
+                self.plotter.add_text(title, name="title", font_size=10, color="#333333")
+        self._has_gt, self._has_pred = gt is not None, prediction is not None
+        if gt is None and prediction is None:
+            self._show_empty_text()
+        self._set_split(prediction is not None)
+        if reset_camera:
+            self.reset_camera()
+        else:
+            self.render()
+
+    def _add(self, mesh: pv.DataSet) -> None:
+        kwargs: dict = {"name": "mesh", "reset_camera": False, "render": False}
+        if "rgb" in mesh.point_data:
+            kwargs.update(scalars="rgb", rgb=True)
+        else:
+            kwargs.update(color="#9fb3c8")
+        if isinstance(mesh, pv.PolyData) and mesh.n_cells and mesh.n_verts == mesh.n_cells:
+            kwargs.update(point_size=3)  # a point cloud
+        self.plotter.add_mesh(mesh, smooth_shading=False, **kwargs)
+
+    def reset_camera(self) -> None:
+        """Fit the (shared) camera to everything shown."""
+        self.plotter.subplot(0, 0)
+        bounds = None
+        for renderer in self.plotter.renderers:
+            if renderer.actors:
+                b = renderer.ComputeVisiblePropBounds()
+                if b[0] <= b[1]:
+                    bounds = b if bounds is None else [
+                        min(bounds[0], b[0]), max(bounds[1], b[1]), min(bounds[2], b[2]),
+                        max(bounds[3], b[3]), min(bounds[4], b[4]), max(bounds[5], b[5]),
+                    ]
+        if bounds is not None:
+            self.plotter.renderers[0].ResetCamera(bounds)
+            cam = self.plotter.renderers[0].camera
+            cam.elevation = 20
+            cam.azimuth = 30
+            self.plotter.renderers[0].ResetCamera(bounds)
+        self.render()
+
+    def set_axes_visible(self, visible: bool) -> None:
+        """Show or hide the orientation axes in both views."""
+        for renderer in self.plotter.renderers:
+            if visible:
+                renderer.show_axes()
+            else:
+                renderer.hide_axes()
+        self.render()
+
+    def render(self) -> None:
+        """Redraw now and emit :attr:`drawn`."""
+        self.plotter.render()
+        self.drawn.emit()
+
+    @property
+    def has_prediction(self) -> bool:
+        """Whether a prediction is shown beside the GT."""
+        return self._has_pred
+
+    def screenshot(self):  # -> np.ndarray
+        """The current frame as an RGB array (for tests and the screenshot command)."""
+        return self.plotter.screenshot(return_img=True)
+
+    def close_view(self) -> None:
+        """Release the render window (call before the widget is destroyed)."""
+        self.plotter.close()

@@ -1,0 +1,1 @@
+"""Readers and writers of every format occstudio speaks (Qt- and VTK-free)."""

@@ -1,0 +1,1 @@
+"""Off-screen capable pyvista rendering of occstudio layers (never imports Qt)."""
