@@ -96,7 +96,8 @@ class MainWindow(QMainWindow):
             "plugins": self.show_plugins,
         })
         a = self.actions
-        a["toggle_axes"].toggled.connect(self.view3d.set_axes_visible)
+        a["toggle_axes"].toggled.connect(self.view3d.axes_box.setChecked)
+        self.view3d.axes_box.toggled.connect(a["toggle_axes"].setChecked)
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([a["open"], a["open_folder"]])

@@ -159,7 +159,11 @@ def _sniff_json(path: Path) -> float:
         head = handle.read(_SNIFF_HEAD_BYTES).decode("utf-8-sig", errors="replace").lstrip()
     if head.startswith("[") and '"id"' in head and _HEAD_KEY.search(head):
         return 0.6
-    if head.startswith("{") and re.match(r'\{\s*"samples"\s*:\s*\[', head) and _HEAD_KEY.search(head):
+    if (
+        head.startswith("{")
+        and re.match(r'\{\s*"samples"\s*:\s*\[', head)
+        and _HEAD_KEY.search(head)
+    ):
         return 0.6
     return 0.0
 
@@ -262,7 +266,8 @@ def read_manifest_entries(path: Path) -> tuple[list[Any], str, dict[str, Any], l
     if isinstance(document, dict):
         keys = ", ".join(list(document)[:8]) or "none"
         raise DataError(
-            path, f'expected a list of entries or {{"samples": [...]}}, got an object with keys {keys}'
+            path,
+            f'expected a list of entries or {{"samples": [...]}}, got an object with keys {keys}',
         )
     raise DataError(path, f"expected a list of entries, got {type(document).__name__}")
 
@@ -354,7 +359,9 @@ class _EntryReader:
             if bad:
                 sample.errors.append(f"{key}: expected paths, found {json.dumps(bad[0])[:60]}")
             return [v.strip() for v in value if isinstance(v, str) and v.strip()]
-        sample.errors.append(f"{key}: expected a list of paths or a string, got {type(value).__name__}")
+        sample.errors.append(
+            f"{key}: expected a list of paths or a string, got {type(value).__name__}"
+        )
         return None
 
     def _read_gt_images(self, sample: Sample, entry: dict[str, Any], keys: dict[str, str]) -> None:
@@ -382,7 +389,9 @@ class _EntryReader:
             return
         keys.setdefault("gt_render_dir", "gt_render_dir")
         if not isinstance(render_dir, str) or not render_dir.strip():
-            sample.errors.append(f"gt_render_dir: expected a folder path, got {json.dumps(render_dir)[:60]}")
+            sample.errors.append(
+                f"gt_render_dir: expected a folder path, got {json.dumps(render_dir)[:60]}"
+            )
             return
         text = render_dir.strip()
         folder = self._path(sample, "gt_render_dir", text)

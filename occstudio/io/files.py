@@ -172,7 +172,9 @@ def read_points_checked(path: str | Path, columns: int | None = None) -> tuple[n
     elif suffix == ".bin":
         points = _read_bin(path, columns)
     else:
-        raise DataError(path, f"unsupported point-cloud file type {suffix or '(none)'} (use .npy or .bin)")
+        raise DataError(
+            path, f"unsupported point-cloud file type {suffix or '(none)'} (use .npy or .bin)"
+        )
     points = _check_shape(path, points)
     finite = np.isfinite(points).all(axis=1)
     n_dropped = int(points.shape[0] - np.count_nonzero(finite))

@@ -398,7 +398,9 @@ def write_mask(
     height, width = inside.shape
 
     if mode == "1":
-        image = Image.fromarray(inside.astype(np.uint8) * 255).convert("1", dither=Image.Dither.NONE)
+        image = Image.fromarray(inside.astype(np.uint8) * 255).convert(
+            "1", dither=Image.Dither.NONE
+        )
     elif mode in _WIDE_MODES:
         dtype = np.uint16 if max(int(on_value), int(off_value)) <= 65535 else np.int32
         values = np.where(inside, int(on_value), int(off_value)).astype(dtype)
@@ -422,7 +424,9 @@ def write_mask(
         off_px = _as_pixels(off_value, channels, np.uint8)
         values = np.where(inside[:, :, None], on_px, off_px).astype(np.uint8)
         if original is not None:
-            base = read_image(original) if isinstance(original, (str, Path)) else np.asarray(original)
+            base = (
+                read_image(original) if isinstance(original, (str, Path)) else np.asarray(original)
+            )
             if base.shape[:2] != (height, width) or base.ndim != 3 or base.shape[2] < channels - 1:
                 raise DataError(
                     path,

@@ -232,8 +232,13 @@ def test_empty_gt_render_dir_is_reported(tmp_path):
 
 def test_malformed_entries_do_not_stop_the_others(tmp_path):
     entries = _make_dataset(tmp_path)
-    document = [entries[0], "not an entry", {"image": entries[1]["image"]}, entries[1],
-                {"id": "z", "image": 5}]
+    document = [
+        entries[0],
+        "not an entry",
+        {"image": entries[1]["image"]},
+        entries[1],
+        {"id": "z", "image": 5},
+    ]
     dataset = open_manifest(_write(tmp_path / "m.json", document))
     assert dataset.ids() == ["scene_a/view_0", "#2", "#3", "scene_b/view_3", "z"]
     assert not dataset.samples[0].has_problems and not dataset.samples[3].has_problems
@@ -358,7 +363,11 @@ def test_end_to_end_on_real_relaxflow_files(shared_data, tmp_path):
     assert dataset.ids() == ["bike_three_wheels", "dressing_table"]
     bike, table = dataset.samples
     assert not bike.has_problems and not table.has_problems
-    assert [p.name for p in table.path_list("prior_images")] == ["prior1.png", "prior2.png", "prior3.png"]
+    assert [p.name for p in table.path_list("prior_images")] == [
+        "prior1.png",
+        "prior2.png",
+        "prior3.png",
+    ]
 
     image = read_image(bike.path("image"))
     mask = read_mask(bike.path("mask"), shape=image.shape[:2])

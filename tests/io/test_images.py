@@ -252,8 +252,12 @@ def test_write_mask_rejects_bad_shapes(tmp_path):
         write_mask(tmp_path / "x.png", np.zeros((2, 2, 2), bool))
     src = _save(tmp_path / "a.png", np.zeros((4, 4, 4), np.uint8))
     with pytest.raises(DataError, match="does not match"):
-        write_mask(tmp_path / "y.png", np.zeros((4, 4), bool), mask_encoding(src),
-                   original=np.zeros((3, 3, 4), np.uint8))
+        write_mask(
+            tmp_path / "y.png",
+            np.zeros((4, 4), bool),
+            mask_encoding(src),
+            original=np.zeros((3, 3, 4), np.uint8),
+        )
 
 
 # ---------------------------------------------------------------- real files

@@ -278,6 +278,24 @@ class ImageView(QGraphicsView):
 # ----------------------------------------------------------------------------- the pane
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text with "…" instead of clipping it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(24)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment()), text)
+        painter.end()
+
+
 def _swatch(color: tuple[int, int, int], size: int = 14) -> QPixmap:
     pix = QPixmap(size, size)
     pix.fill(QColor(*color))
@@ -341,13 +359,11 @@ class ImagePane(QWidget):
         self.view.zoom_changed.connect(self._update_transform_mode)
 
         # header: title, note, overlay controls
-        self.title_label = QLabel(title)
+        self.title_label = ElidedLabel(title)
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
-        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.title_label.setMinimumWidth(40)
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title_label.setToolTip(title)
         self.note_label = QLabel()
         self.note_label.setStyleSheet("color: #c07000;")
         self.note_label.setVisible(False)
@@ -374,7 +390,7 @@ class ImagePane(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(round(self._opacity * 100))
-        self.opacity_slider.setFixedWidth(80)
+        self.opacity_slider.setFixedWidth(64)
         self.opacity_slider.setToolTip("Overlay opacity (0–100 %)")
         self.opacity_slider.valueChanged.connect(lambda v: self.set_overlay_opacity(v / 100.0))
         self.opacity_label = QLabel()
@@ -397,6 +413,8 @@ class ImagePane(QWidget):
         header.addWidget(self.title_label, 1)
         header.addWidget(self.note_label)
         header.addWidget(self.controls)
+        # Same header height with or without controls, so side-by-side panes line up.
+        self.title_label.setMinimumHeight(self.controls.sizeHint().height())
 
         self.placeholder_label = QLabel(self._placeholder)
         self.placeholder_label.setAlignment(Qt.AlignmentFlag.AlignCenter)

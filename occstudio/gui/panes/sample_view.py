@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from occstudio.gui.panes.image_pane import ImagePane
+from occstudio.gui.panes.image_pane import ElidedLabel, ImagePane
 from occstudio.gui.panes.image_strip import ImageStrip
 
 # Which pane a "missing" message belongs to, by the key it starts with ("image: a/b.png").
@@ -86,10 +86,16 @@ def missing_target(message: str) -> str | None:
 
 
 def missing_placeholder(message: str) -> str:
-    """Placeholder text for a pane whose file is missing: ``"missing: <path>"``."""
+    """Placeholder text for a pane whose file is missing: ``"missing: <path>"``.
+
+    ``message`` is one of ``Sample.missing``, e.g. ``"image: assets/x.png"`` (as the
+    ExtremeOcc-3D loader writes them: ``"<field>: <path as written>"``).
+    """
     head, sep, rest = message.partition(":")
-    if sep and head.strip().lower() in _KEY_TO_PANE and rest.strip():
-        return f"missing: {rest.strip()}"
+    rest = rest.strip()
+    if sep and head.strip().lower() in _KEY_TO_PANE and rest:
+        # "gt_images: no images in gt_assets/x" reads best as is
+        return rest if rest.lower().startswith("no ") else f"missing: {rest}"
     return message if message.lower().startswith("missing") else f"missing: {message}"
 
 
@@ -116,6 +122,7 @@ class SampleView(QWidget):
         super().__init__(parent)
         self._content_id = ""
         self._side: QWidget | None = None
+        self._sizes_restored = False
 
         self.id_label = QLabel()
         font = self.id_label.font()
@@ -124,9 +131,8 @@ class SampleView(QWidget):
         self.id_label.setFont(font)
         self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.id_label.setToolTip("The sample id (selectable)")
-        self.problems_label = QLabel()
+        self.problems_label = ElidedLabel()
         self.problems_label.setStyleSheet("color: #c07000;")
-        self.problems_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.problems_label.setVisible(False)
 
         header = QHBoxLayout()
@@ -135,14 +141,19 @@ class SampleView(QWidget):
         header.addWidget(self.id_label)
         header.addWidget(self.problems_label, 1)
 
-        self.scene_pane = ImagePane("Scene + target mask", controls=True)
-        self.scene_pane.setToolTip("The occluded scene render with the target's visible mask")
+        self.scene_pane = ImagePane("Scene + mask", controls=True)
+        self.scene_pane.title_label.setToolTip(
+            "The occluded scene render with the target object's visible-part mask"
+        )
         self.object_pane = ImagePane("Visible object", controls=False)
-        self.object_pane.setToolTip("The isolated render of the object's visible part")
+        self.object_pane.title_label.setToolTip("The isolated render of the object's visible part")
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.addWidget(self.scene_pane)
         self.top_splitter.addWidget(self.object_pane)
         self.top_splitter.setChildrenCollapsible(False)
+        self.top_splitter.setStretchFactor(0, 1)
+        self.top_splitter.setStretchFactor(1, 1)
+        self.top_splitter.setSizes([1000, 1000])  # equal halves (ratios are kept)
 
         self.priors_strip = ImageStrip("Prior images")
         self.priors_strip.setToolTip("Prior images of the target category (click to enlarge)")
@@ -214,6 +225,8 @@ class SampleView(QWidget):
         if widget is not None:
             layout.addWidget(widget)
             widget.show()
+            if old is None and not self._sizes_restored:
+                self.splitter.setSizes([3000, 2000])  # 2D column 60 %, side 40 %
         self.side_container.setVisible(widget is not None)
         return old
 
@@ -334,4 +347,5 @@ class SampleView(QWidget):
         ok = True
         for name, splitter in self._splitters().items():
             ok = splitter.restoreState(QByteArray(blobs[name])) and ok
+        self._sizes_restored = self._sizes_restored or ok
         return ok

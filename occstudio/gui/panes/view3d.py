@@ -50,10 +50,10 @@ class View3D(QWidget):
         layout.addWidget(self.plotter.interactor, 1)
         self._has_gt = False
         self._has_pred = False
-        self._axes = [None, None]
+        self._axes_visible = True
         for i in range(2):
             self.plotter.subplot(0, i)
-            self._axes[i] = self.plotter.add_axes(interactive=False)
+            self.plotter.add_axes(interactive=False)
         self._set_split(False)
         self._show_empty_text()
 
@@ -69,6 +69,18 @@ class View3D(QWidget):
             right.SetViewport(0.999, 0.999, 1.0, 1.0)
             right.SetDraw(False)
         self.split = split
+        self._place_axes()
+
+    def _place_axes(self) -> None:
+        """Keep each orientation marker in its renderer's corner (markers use window coords)."""
+        for i, renderer in enumerate(self.plotter.renderers):
+            widget = getattr(renderer, "axes_widget", None)
+            if widget is None:
+                continue
+            x0, y0, x1, _ = renderer.GetViewport()
+            width = 0.16 if self.split else 0.10
+            widget.SetViewport(x0, y0, x0 + width, 0.22)
+            widget.SetEnabled(int(self._axes_visible and (i == 0 or self.split)))
 
     def _show_empty_text(self) -> None:
         self.plotter.subplot(0, 0)
@@ -133,11 +145,8 @@ class View3D(QWidget):
 
     def set_axes_visible(self, visible: bool) -> None:
         """Show or hide the orientation axes in both views."""
-        for renderer in self.plotter.renderers:
-            if visible:
-                renderer.show_axes()
-            else:
-                renderer.hide_axes()
+        self._axes_visible = bool(visible)
+        self._place_axes()
         self.render()
 
     def render(self) -> None:

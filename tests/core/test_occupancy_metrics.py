@@ -1,0 +1,295 @@
+"""Occ3D metrics against hand-computed tables and independent reference implementations.
+
+The references below are written out straightforwardly (per-class loops over boolean
+masks; brute-force distances) and share no code with the module under test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from occstudio.core.compute.occupancy_metrics import (
+    OccupancyMetricAccumulator,
+    challenge_fscore,
+    confusion_matrix,
+    geometric_iou_from_hist,
+    miou_from_hist,
+    occupancy_metrics,
+    per_class_iou,
+)
+from occstudio.io.occ3d import read_labels_npz
+
+REAL_GT = "occ3d/29796060110c4163b07f06eff4af0753/labels.npz"
+
+
+# ----------------------------------------------------------------- references
+
+
+def reference_counts(frames):
+    """TP/FP/FN per class summed over ``(gt, pred, mask)`` frames, with loops."""
+    tp = np.zeros(18, dtype=np.int64)
+    fp = np.zeros(18, dtype=np.int64)
+    fn = np.zeros(18, dtype=np.int64)
+    for gt, pred, mask in frames:
+        keep = np.ones(gt.shape, bool) if mask is None else mask.astype(bool)
+        g = gt[keep].astype(int)
+        p = pred[keep].astype(int)
+        for c in range(18):
+            tp[c] += int(np.sum((g == c) & (p == c)))
+            fp[c] += int(np.sum((g != c) & (p == c)))
+            fn[c] += int(np.sum((g == c) & (p != c)))
+    return tp, fp, fn
+
+
+def reference_class_iou(frames):
+    """The challenge's IoU_c = TP / (TP + FP + FN) (NaN when the class never occurs)."""
+    tp, fp, fn = reference_counts(frames)
+    out = []
+    for c in range(18):
+        denom = tp[c] + fp[c] + fn[c]
+        out.append(tp[c] / denom if denom else math.nan)
+    return np.array(out)
+
+
+def reference_miou(frames):
+    """Challenge mIoU: nan-mean over classes 0..16, x100."""
+    iou = reference_class_iou(frames)[:17]
+    present = [v for v in iou if not math.isnan(v)]
+    return sum(present) / len(present) * 100
+
+
+def reference_selfocc_miou(frames):
+    """SelfOcc: classes 1..16, a class with no ground-truth voxel scores 1."""
+    tp, fp, fn = reference_counts(frames)
+    ious = []
+    for c in range(1, 17):
+        seen = tp[c] + fn[c]
+        ious.append(1.0 if seen == 0 else tp[c] / (tp[c] + fp[c] + fn[c]))
+    return sum(ious) / len(ious) * 100
+
+
+def reference_geometric_iou(frames):
+    tp = fp = fn = 0
+    for gt, pred, mask in frames:
+        keep = np.ones(gt.shape, bool) if mask is None else mask.astype(bool)
+        g = gt[keep] != 17
+        p = pred[keep] != 17
+        tp += int(np.sum(g & p))
+        fp += int(np.sum(~g & p))
+        fn += int(np.sum(g & ~p))
+    return tp / (tp + fp + fn) * 100
+
+
+def reference_fscore(gt, pred, mask, size=0.4, origin=(-40.0, -40.0, -1.0), threshold=0.4):
+    """The devkit's recipe with brute-force distances; returns (P, R, F) with eps=1e-8."""
+
+    def points(labels):
+        keep = mask.astype(bool) & (labels != 17) & (labels != 255)
+        ijk = np.argwhere(keep)
+        return np.stack([ijk[:, a] * size + size / 2 + origin[a] for a in range(3)], axis=1)
+
+    g, p = points(gt), points(pred)
+    if len(p) == 0:
+        return 0.0, 0.0, 0.0
+    d = cdist(g, p)
+    completeness = float(np.mean(d.min(axis=1) < threshold))
+    accuracy = float(np.mean(d.min(axis=0) < threshold))
+    eps = 1e-8
+    return accuracy, completeness, 2.0 / (1 / (accuracy + eps) + 1 / (completeness + eps))
+
+
+def perturb(gt, rate, rng):
+    pred = gt.copy()
+    flip = rng.random(gt.shape) < rate
+    pred[flip] = rng.integers(0, 18, size=int(flip.sum()), dtype=np.uint8)
+    return pred
+
+
+def assert_same_iou(a, b, tol=1e-12):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=0, atol=tol)
+
+
+# ---------------------------------------------------------- confusion matrix
+
+
+def test_confusion_matrix_hand_computed():
+    gt = np.array([0, 0, 1, 1, 2, 17])
+    pred = np.array([0, 1, 1, 1, 17, 17])
+    hist = confusion_matrix(gt, pred, n_classes=18)
+    assert hist.dtype == np.int64 and hist.shape == (18, 18)
+    assert hist[0, 0] == 1 and hist[0, 1] == 1 and hist[1, 1] == 2
+    assert hist[2, 17] == 1 and hist[17, 17] == 1 and hist.sum() == 6
+    iou = per_class_iou(hist)
+    assert iou[0] == pytest.approx(1 / 2)  # TP 1, FN 1
+    assert iou[1] == pytest.approx(2 / 3)  # TP 2, FP 1
+    assert iou[2] == 0.0
+    assert math.isnan(iou[5])
+    # mIoU over the classes that occur among 0..16: (1/2 + 2/3 + 0) / 3
+    assert miou_from_hist(hist) == pytest.approx((0.5 + 2 / 3 + 0) / 3 * 100, abs=1e-12)
+
+
+def test_confusion_matrix_mask_and_ignore():
+    gt = np.array([3, 3, 255, 4])
+    pred = np.array([3, 4, 4, 4])
+    mask = np.array([1, 0, 1, 1], dtype=np.uint8)
+    hist = confusion_matrix(gt, pred, mask)
+    assert hist.sum() == 2  # masked-out voxel and gt 255 skipped
+    assert hist[3, 3] == 1 and hist[4, 4] == 1
+    with pytest.raises(ValueError, match="predicted label 42"):
+        confusion_matrix(np.array([1]), np.array([42]))
+    with pytest.raises(ValueError):
+        confusion_matrix(np.zeros(3), np.zeros(4))
+
+
+def test_geometric_iou_hand_computed():
+    gt = np.array([1, 1, 17, 17, 5])
+    pred = np.array([2, 17, 3, 17, 5])
+    hist = confusion_matrix(gt, pred)
+    # occupied: gt {0,1,4}, pred {0,2,4} -> TP 2, FP 1, FN 1
+    assert geometric_iou_from_hist(hist) == pytest.approx(50.0)
+    assert math.isnan(geometric_iou_from_hist(confusion_matrix(np.array([17]), np.array([17]))))
+
+
+def test_selfocc_variant_rules():
+    # class 0 'others' is excluded; class 3 is predicted but never in the GT -> scores 1
+    gt = np.array([0, 1, 1, 17])
+    pred = np.array([1, 1, 3, 17])
+    hist = confusion_matrix(gt, pred)
+    # class 1: TP 1, FP 1 (from gt 0), FN 1 -> 1/3; classes 2..16 unseen -> 1 each
+    expected = (1 / 3 + 15 * 1.0) / 16 * 100
+    assert miou_from_hist(hist, "selfocc") == pytest.approx(expected, abs=1e-12)
+    # the challenge variant: class 0 IoU 0, class 1 1/3, class 3 0 -> mean of three
+    assert miou_from_hist(hist, "occ3d") == pytest.approx((0 + 1 / 3 + 0) / 3 * 100, abs=1e-12)
+    with pytest.raises(ValueError):
+        miou_from_hist(hist, "semantickitti")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------- against the references
+
+
+def test_random_frames_match_reference():
+    rng = np.random.default_rng(1)
+    frames = []
+    acc = OccupancyMetricAccumulator()
+    for i in range(3):
+        gt = rng.integers(0, 18, size=(30, 30, 8), dtype=np.uint8)
+        gt[gt == 6] = 17  # a class that never occurs in the GT
+        pred = perturb(gt, 0.3, rng)
+        mask = (rng.random(gt.shape) < 0.7).astype(np.uint8)
+        frames.append((gt, pred, mask))
+        res = acc.add(gt, pred, mask, sample_id=f"f{i}")
+        assert res.miou == pytest.approx(reference_miou([frames[-1]]), abs=1e-12)
+    assert_same_iou(acc.per_class_iou() / 100, reference_class_iou(frames))
+    assert abs(acc.miou() - reference_miou(frames)) < 1e-12
+    assert abs(acc.miou("selfocc") - reference_selfocc_miou(frames)) < 1e-12
+    assert abs(acc.geometric_iou() - reference_geometric_iou(frames)) < 1e-12
+    assert [f.id for f in acc.frames] == ["f0", "f1", "f2"]
+    assert np.array_equal(acc.hist, sum(confusion_matrix(g, p, m) for g, p, m in frames))
+
+
+def test_real_gt_against_itself_scores_100(shared_data):
+    gt = read_labels_npz(shared_data / REAL_GT)
+    sem, cam = gt["semantics"], gt["mask_camera"]
+    res = occupancy_metrics(gt, sem.copy(), mask="camera", fscore=True)
+    present = set(np.unique(sem[cam.astype(bool)]).tolist()) - {17}
+    for cid, name in enumerate(res["per_class_iou"]):
+        value = res["per_class_iou"][name]
+        if cid in present:
+            assert value == 100.0
+        else:
+            assert math.isnan(value)
+    assert res["miou"] == 100.0
+    assert res["miou_selfocc"] == 100.0
+    assert res["geometric_iou"] == 100.0
+    assert res["precision"] == 1.0 and res["recall"] == 1.0
+    assert res["fscore"] == pytest.approx(1.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("mask", ["camera", "lidar", "none"])
+def test_real_gt_perturbed_matches_reference(shared_data, mask):
+    gt = read_labels_npz(shared_data / REAL_GT)
+    sem = gt["semantics"]
+    rng = np.random.default_rng(7)
+    pred = perturb(sem, 0.15, rng)
+    m = {"camera": gt["mask_camera"], "lidar": gt["mask_lidar"], "none": None}[mask]
+    frames = [(sem, pred, m)]
+    res = occupancy_metrics(gt, pred, mask=mask, fscore=False)
+    ref_iou = reference_class_iou(frames) * 100
+    names = list(res["per_class_iou"])
+    assert_same_iou([res["per_class_iou"][n] for n in names], ref_iou[:17])
+    assert abs(res["miou"] - reference_miou(frames)) < 1e-12
+    assert abs(res["miou_selfocc"] - reference_selfocc_miou(frames)) < 1e-12
+    assert abs(res["geometric_iou"] - reference_geometric_iou(frames)) < 1e-12
+    assert 0 < res["miou"] < 100
+
+
+def test_accumulated_set_is_not_the_mean_of_frames(shared_data):
+    gt = read_labels_npz(shared_data / REAL_GT)
+    sem, cam = gt["semantics"], gt["mask_camera"]
+    rng = np.random.default_rng(3)
+    acc = OccupancyMetricAccumulator(compute_fscore=True)
+    frames = []
+    for rate in (0.05, 0.4):
+        pred = perturb(sem, rate, rng)
+        frames.append((sem, pred, cam))
+        acc.add(sem, pred, cam)
+    assert abs(acc.miou() - reference_miou(frames)) < 1e-12
+    summary = acc.summary()
+    assert summary["n_samples"] == 2 and "free" not in summary["per_class_iou"]
+    assert summary["fscore"] == pytest.approx(np.mean([f.fscore.fscore for f in acc.frames]))
+
+
+# -------------------------------------------------------------------- F-score
+
+
+def test_fscore_threshold_is_strict():
+    gt = np.full((3, 1, 1), 17, np.uint8)
+    pred = gt.copy()
+    gt[0] = 4
+    pred[1] = 4  # centres 0.5 and 1.5: exactly 1.0 apart
+    fs = challenge_fscore(gt, pred, None, voxel_size=1.0, threshold=1.0, origin=(0, 0, 0), eps=0.0)
+    assert (fs.precision, fs.recall, fs.fscore) == (0.0, 0.0, 0.0)
+    fs = challenge_fscore(gt, pred, None, voxel_size=1.0, threshold=1.0 + 1e-9, origin=(0, 0, 0), eps=0.0)
+    assert (fs.precision, fs.recall, fs.fscore) == (1.0, 1.0, 1.0)
+
+
+def test_fscore_harmonic_mean_and_empty_sets():
+    gt = np.full((4, 1, 1), 17, np.uint8)
+    pred = gt.copy()
+    gt[[0, 1]] = 4
+    pred[[0, 3]] = 4  # P = 1/2 (voxel 3 is 2 m from any GT), R = 1/2 (voxel 1 is 1 m away)
+    fs = challenge_fscore(gt, pred, None, voxel_size=1.0, threshold=0.5, origin=(0, 0, 0), eps=0.0)
+    assert fs.precision == 0.5 and fs.recall == 0.5
+    assert fs.fscore == 2 * 0.5 * 0.5 / (0.5 + 0.5)
+    devkit = challenge_fscore(gt, pred, None, voxel_size=1.0, threshold=0.5, origin=(0, 0, 0))
+    assert devkit.fscore == 2.0 / (1 / (0.5 + 1e-8) + 1 / (0.5 + 1e-8))
+    empty = np.full_like(gt, 17)
+    assert challenge_fscore(gt, empty, None).fscore == 0.0  # no prediction
+    assert challenge_fscore(empty, pred, None).fscore == 0.0  # no ground truth
+    assert challenge_fscore(empty, empty, None).fscore == 0.0  # the devkit's answer
+
+
+def test_fscore_matches_brute_force_reference_on_real_crop(shared_data):
+    gt = read_labels_npz(shared_data / REAL_GT)
+    # a 50x50 crop around the ego vehicle keeps the brute force small
+    sl = (slice(75, 125), slice(75, 125), slice(None))
+    sem = np.full((200, 200, 16), 17, np.uint8)
+    sem[sl] = gt["semantics"][sl]
+    cam = np.zeros((200, 200, 16), np.uint8)
+    cam[sl] = gt["mask_camera"][sl]
+    rng = np.random.default_rng(11)
+    pred = sem.copy()
+    region = pred[sl]
+    region[rng.random(region.shape) < 0.05] = 4  # spurious car voxels
+    region[(region != 17) & (rng.random(region.shape) < 0.2)] = 17  # missed voxels
+    pred[sl] = region
+    fs = challenge_fscore(sem, pred, cam)
+    p, r, f = reference_fscore(sem, pred, cam)
+    assert (fs.precision, fs.recall, fs.fscore) == (p, r, f)
+    assert 0 < fs.fscore < 1
