@@ -87,8 +87,12 @@ class Mesh:
         return Mesh(verts, self.faces.copy(), self.colors.copy(), self.part.copy(), list(self.part_names))
 
 
+MAX_EDGE = 0.2  # metres: primitives are subdivided so vertices cover the surfaces evenly
+
+
 def _triangles(poly: pv.PolyData) -> tuple[np.ndarray, np.ndarray]:
     tri = poly.triangulate().clean(tolerance=0.0)
+    tri = tri.subdivide_adaptive(max_edge_len=MAX_EDGE).clean(tolerance=0.0)
     faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
     return np.asarray(tri.points, dtype=float), faces.astype(np.int64)
 

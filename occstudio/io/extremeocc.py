@@ -191,10 +191,16 @@ def sniff(path: str | Path) -> float:
             return 0.0
         suffix = path.suffix.lower()
         if suffix in (".jsonl", ".ndjson"):
-            return _sniff_jsonl(path)
-        if suffix == ".json":
-            return _sniff_json(path)
-        return 0.0
+            score = _sniff_jsonl(path)
+        elif suffix == ".json":
+            score = _sniff_json(path)
+        else:
+            return 0.0
+        # A file named like a manifest that cannot be judged (e.g. malformed JSON) is
+        # still ours, so that opening it reports the parse error with line and column.
+        if score == 0.0 and path.name in MANIFEST_NAMES:
+            return 0.2
+        return score
     except Exception:  # noqa: BLE001 (a sniffer must never raise)
         return 0.0
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import struct
 import tempfile
 import urllib.parse
@@ -681,31 +682,32 @@ def _atomic_write(path: Path, writer: Any) -> None:
 # --------------------------------------------------------------------------- OBJ
 
 
+_OBJ_PATTERNS = {
+    key: re.compile(rf"^[ \t]*{key}[ \t]+([^\r\n]*)", re.MULTILINE) for key in ("v", "vn", "f")
+}
+
+
+def _obj_positions(text: str, key: str) -> np.ndarray:
+    """Character offsets of every ``key`` line (needed only for relative indices and errors)."""
+    return np.fromiter((m.start() for m in _OBJ_PATTERNS[key].finditer(text)), dtype=np.int64)
+
+
+def _obj_line(text: str, key: str, index: int) -> int:
+    """1-based line number of the ``index``-th ``key`` line."""
+    pos = int(_obj_positions(text, key)[index])
+    return text.count("\n", 0, pos) + 1
+
+
 def _read_obj(path: Path) -> MeshData:
     text = _read_bytes(path).decode("utf-8", errors="replace")
-    v_rows: list[list[str]] = []
-    v_lines: list[int] = []
-    vn_rows: list[list[str]] = []
-    faces: list[tuple[int, list[str], int, int]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        key = parts[0]
-        if key == "v":
-            v_rows.append(parts[1:])
-            v_lines.append(lineno)
-        elif key == "vn":
-            vn_rows.append(parts[1:])
-        elif key == "f":
-            faces.append((lineno, parts[1:], len(v_rows), len(vn_rows)))
+    v_rows = [r.split() for r in _OBJ_PATTERNS["v"].findall(text)]
     if not v_rows:
         raise DataError(path, "OBJ file has no vertices ('v' lines)")
     widths = {len(r) for r in v_rows}
-    if min(widths) < 3:
-        bad = next(i for i, r in enumerate(v_rows) if len(r) < 3)
-        raise DataError(path, f"line {v_lines[bad]}: a vertex needs x y z")
     width = min(widths)
+    if width < 3:
+        bad = next(i for i, r in enumerate(v_rows) if len(r) < 3)
+        raise DataError(path, f"line {_obj_line(text, 'v', bad)}: a vertex needs x y z")
     try:
         if len(widths) == 1:
             values = np.array([t for r in v_rows for t in r], dtype=np.float64).reshape(len(v_rows), width)
@@ -713,49 +715,32 @@ def _read_obj(path: Path) -> MeshData:
             values = np.array([r[:width] for r in v_rows], dtype=np.float64)
     except ValueError:
         bad = next(i for i, r in enumerate(v_rows) if not all(_is_number(t) for t in r[:width]))
-        raise DataError(path, f"line {v_lines[bad]}: cannot read vertex {' '.join(v_rows[bad])!r}") from None
+        line = _obj_line(text, "v", bad)
+        raise DataError(path, f"line {line}: cannot read vertex {' '.join(v_rows[bad])!r}") from None
     vertices = values[:, :3].copy()
     _check_vertices(path, vertices)
     colors = _colors_to_uint8(values[:, 3:6]) if width >= 6 else None
     vn = None
+    vn_rows = _OBJ_PATTERNS["vn"].findall(text)
     if vn_rows:
         try:
-            vn = np.array([r[:3] for r in vn_rows], dtype=np.float64).reshape(-1, 3)
+            vn = np.array([r.split()[:3] for r in vn_rows], dtype=np.float64).reshape(-1, 3)
         except ValueError:
             raise DataError(path, "a 'vn' line does not hold three numbers") from None
     nv = len(vertices)
-    counts: list[int] = []
-    vflat: list[int] = []
-    nflat: list[int] = []
-    for lineno, corners, nv_at, nvn_at in faces:
-        try:
-            for c in corners:
-                fields = c.split("/")
-                i = int(fields[0])
-                if i == 0:
-                    raise ValueError
-                vflat.append(i - 1 if i > 0 else nv_at + i)
-                if len(fields) >= 3 and fields[2]:
-                    j = int(fields[2])
-                    if j == 0:
-                        raise ValueError
-                    nflat.append(j - 1 if j > 0 else nvn_at + j)
-                else:
-                    nflat.append(-1)
-        except ValueError:
-            raise DataError(path, f"line {lineno}: cannot read face {' '.join(corners)!r}") from None
-        counts.append(len(corners))
     tri = None
     normals = None
-    if counts:
-        varr = np.asarray(vflat, dtype=np.int64)
+    face_rows = [r.split() for r in _OBJ_PATTERNS["f"].findall(text)]
+    if face_rows:
+        varr, narr, counts = _obj_face_indices(path, text, face_rows)
         bad = (varr < 0) | (varr >= nv)
         if bad.any():
-            k = int(np.argmax(bad))
-            line = faces[int(np.searchsorted(np.cumsum(counts), k, side="right"))][0]
-            raise DataError(path, f"line {line}: a face refers to a vertex that does not exist ({nv} vertices)")
-        tri = _check_faces(path, _fan_triangulate(np.asarray(counts), varr), nv)
-        narr = np.asarray(nflat, dtype=np.int64)
+            face = int(np.searchsorted(np.cumsum(counts), int(np.argmax(bad)), side="right"))
+            raise DataError(
+                path, f"line {_obj_line(text, 'f', face)}: a face refers to a vertex that does not exist "
+                f"({nv} vertices)"
+            )
+        tri = _check_faces(path, _fan_triangulate(counts, varr), nv)
         has_n = narr >= 0
         if vn is not None and has_n.any():
             if np.any(narr[has_n] >= len(vn)):
@@ -767,6 +752,74 @@ def _read_obj(path: Path) -> MeshData:
     if normals is None and vn is not None and len(vn) == nv:
         normals = vn
     return MeshData(vertices=vertices, faces=tri, vertex_colors=colors, vertex_normals=normals)
+
+
+def _obj_corner_numbers(tokens: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Raw (1-based or negative) vertex and normal numbers of every corner token (normal 0: none).
+
+    Vectorised when every corner has the same ``v[/vt[/vn]]`` form; ``None`` when the
+    tokens are malformed.
+    """
+    n = len(tokens)
+    zeros = np.zeros(n, dtype=np.int64)
+    try:
+        slashes = np.char.count(np.asarray(tokens), "/")
+        k = int(slashes[0]) if n else 0
+        if n and k <= 2 and np.all(slashes == k):
+            if k == 0:
+                return np.array(tokens, dtype=np.int64), zeros
+            joined = " ".join(tokens).replace("//", "/0/").replace("/", " ").split()
+            if len(joined) == n * (k + 1):
+                nums = np.array(joined, dtype=np.int64).reshape(n, k + 1)
+                return nums[:, 0], (nums[:, 2] if k == 2 else zeros)
+        parts = [t.split("/") for t in tokens]
+        v = np.array([p[0] for p in parts], dtype=np.int64)
+        nrm = np.array([p[2] if len(p) >= 3 and p[2] else "0" for p in parts], dtype=np.int64)
+        return v, nrm
+    except ValueError:
+        return None
+
+
+def _obj_face_indices(
+    path: Path, text: str, face_rows: list[list[str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """0-based vertex and normal (-1: none) index of every face corner, and corners per face.
+
+    Negative (relative) OBJ indices count back from the vertices defined before the face.
+    """
+    counts = np.fromiter(map(len, face_rows), dtype=np.int64, count=len(face_rows))
+    tokens = [t for row in face_rows for t in row]
+    parsed = _obj_corner_numbers(tokens)
+    if parsed is None or np.any(parsed[0] == 0):
+        for i, corners in enumerate(face_rows):  # find the offending line for the message
+            for t in corners:
+                parts = t.split("/")
+                if not (_is_int(parts[0]) and int(parts[0]) != 0) or (
+                    len(parts) >= 3 and parts[2] and not _is_int(parts[2])
+                ):
+                    line = _obj_line(text, "f", i)
+                    raise DataError(path, f"line {line}: cannot read face {' '.join(corners)!r}")
+        raise DataError(path, "cannot read the faces")
+    vraw, nraw = parsed
+    if np.any(vraw < 0):
+        f_pos = _obj_positions(text, "f")
+        nv_at = np.repeat(np.searchsorted(_obj_positions(text, "v"), f_pos), counts)
+        vraw = np.where(vraw < 0, nv_at + vraw + 1, vraw)  # -1 → the last vertex defined so far
+    if np.any(nraw < 0):
+        f_pos = _obj_positions(text, "f")
+        nvn_at = np.repeat(np.searchsorted(_obj_positions(text, "vn"), f_pos), counts)
+        nraw = np.where(nraw < 0, nvn_at + nraw + 1, nraw)
+    varr = vraw - 1  # 0 or below: refers to nothing, reported by the range check
+    narr = np.where(nraw > 0, nraw - 1, -1)
+    return varr, narr, counts
+
+
+def _is_int(token: str) -> bool:
+    try:
+        int(token)
+    except ValueError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- glTF 2.0
