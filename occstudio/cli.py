@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from occstudio import __version__
 from occstudio.core.errors import OccStudioError
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", help="prediction folder to show beside the GT")
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--json", action="store_true", help="print the shown sample and pane regions as JSON")
 
     p = sub.add_parser("plugins", help="installed plugins")
     psub = p.add_subparsers(dest="plugins_command", metavar="ACTION")
@@ -169,8 +171,11 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     if not Path(args.path).exists():
         raise OccStudioError(f"{args.path}: file or folder not found")
-    out = take_screenshot(args.path, args.out, args.sample, args.size, args.predictions)
-    print(out)
+    result = take_screenshot(args.path, args.out, args.sample, args.size, args.predictions)
+    if args.json:
+        _print_json(result)
+    else:
+        print(result["path"])
     return 0
 
 

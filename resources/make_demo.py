@@ -7,7 +7,7 @@ Run from the repository root::
 Each sample is an indoor-like scene rendered off-screen with pyvista: a target object
 built from primitives (sofa, table, lamp, shelf, stool, chair), standing on a wooden floor
 between walls, lit by a shadow-casting ceiling spot, and partly hidden by one or two
-occluders (crate, pillar, plant) between the camera and the target. Output layout (all
+occluders (crate, stacked boxes, pillar, plant) between the camera and the target. Output layout (all
 paths in the manifest relative to the dataset root)::
 
     manifest.json                                   JSON list, indent=2, trailing newline
@@ -25,13 +25,14 @@ Masks are exact: an unlit, MSAA-free ID render of the whole scene (target white,
 black) keeps the pixels where the target is the front-most surface; the amodal mask is the
 same render of the target alone. Colour images are rendered at twice the size and
 box-filtered down. Meshes are Z-up, in metres, the object standing on z = 0 and centred on
-the z axis (its own frame, not the scene's). Everything is seeded: regenerating gives the
-same files.
+the z axis (its own frame, not the scene's). Everything is seeded: regenerating with the
+same VTK build and OpenGL implementation gives the same files.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -133,8 +134,12 @@ def rod(p0: tuple[float, float, float], p1: tuple[float, float, float], radius: 
     a, b = np.asarray(p0, dtype=float), np.asarray(p1, dtype=float)
     axis = b - a
     return pv.Cylinder(
-        center=(a + b) / 2, direction=axis, radius=radius, height=float(np.linalg.norm(axis)),
-        resolution=res, capping=True,
+        center=(a + b) / 2,
+        direction=axis,
+        radius=radius,
+        height=float(np.linalg.norm(axis)),
+        resolution=res,
+        capping=True,
     )
 
 
@@ -173,7 +178,12 @@ def make_chair(p: dict) -> Mesh:
     w, d, hs, leg, hb = p["w"], p["d"], p["seat_h"], p["leg"], p["back_h"]
     wood, cushion, back = p["wood"], p["cushion"], p["back"]
     parts: list[tuple[str, pv.PolyData, RGB]] = []
-    for name, sx, sy in (("leg_fl", -1, -1), ("leg_fr", 1, -1), ("leg_bl", -1, 1), ("leg_br", 1, 1)):
+    for name, sx, sy in (
+        ("leg_fl", -1, -1),
+        ("leg_fr", 1, -1),
+        ("leg_bl", -1, 1),
+        ("leg_br", 1, 1),
+    ):
         cx, cy = sx * (w / 2 - leg / 2), sy * (d / 2 - leg / 2)
         parts.append((name, block((cx, cy, (hs - 0.05) / 2), (leg, leg, hs - 0.05)), wood))
     parts.append(("seat_frame", block((0, 0, hs - 0.035), (w, d, 0.05)), shade(wood, 0.85)))
@@ -181,8 +191,20 @@ def make_chair(p: dict) -> Mesh:
     for name, sx in (("post_l", -1), ("post_r", 1)):
         cx = sx * (w / 2 - leg / 2)
         parts.append((name, block((cx, d / 2 - leg / 2, hs + hb / 2), (leg, leg, hb)), wood))
-    parts.append(("back_panel", block((0, d / 2 - leg / 2, hs + 0.55 * hb), (w - 2 * leg, 0.03, 0.5 * hb)), back))
-    parts.append(("top_rail", block((0, d / 2 - leg / 2, hs + hb - 0.03), (w + 0.04, 0.06, 0.06)), shade(wood, 0.75)))
+    parts.append(
+        (
+            "back_panel",
+            block((0, d / 2 - leg / 2, hs + 0.55 * hb), (w - 2 * leg, 0.03, 0.5 * hb)),
+            back,
+        )
+    )
+    parts.append(
+        (
+            "top_rail",
+            block((0, d / 2 - leg / 2, hs + hb - 0.03), (w + 0.04, 0.06, 0.06)),
+            shade(wood, 0.75),
+        )
+    )
     return assemble(parts)
 
 
@@ -190,7 +212,12 @@ def make_table(p: dict) -> Mesh:
     """A top, four legs and an apron; an optional runner cloth on top."""
     w, d, h, leg = p["w"], p["d"], p["h"], p["leg"]
     parts: list[tuple[str, pv.PolyData, RGB]] = [("top", block((0, 0, h - 0.025), (w, d, 0.05)), p["top"])]
-    for name, sx, sy in (("leg_fl", -1, -1), ("leg_fr", 1, -1), ("leg_bl", -1, 1), ("leg_br", 1, 1)):
+    for name, sx, sy in (
+        ("leg_fl", -1, -1),
+        ("leg_fr", 1, -1),
+        ("leg_bl", -1, 1),
+        ("leg_br", 1, 1),
+    ):
         cx, cy = sx * (w / 2 - 0.08), sy * (d / 2 - 0.08)
         parts.append((name, rod((cx, cy, 0), (cx, cy, h - 0.05), leg / 2), p["legs"]))
     apron = shade(p["top"], 0.7)
@@ -242,7 +269,13 @@ def make_shelf(p: dict) -> Mesh:
             bh = float(rng.uniform(0.6, 0.9)) * (z1 - z0)
             bd = float(rng.uniform(0.6, 0.85)) * d
             color = palette[int(rng.integers(len(palette)))]
-            parts.append((f"book_{i}_{k}", block((x + bw / 2, -d / 2 + bd / 2 + 0.02, z0 + bh / 2), (bw, bd, bh)), color))
+            parts.append(
+                (
+                    f"book_{i}_{k}",
+                    block((x + bw / 2, -d / 2 + bd / 2 + 0.02, z0 + bh / 2), (bw, bd, bh)),
+                    color,
+                )
+            )
             x += bw + 0.004
             k += 1
     return assemble(parts)
@@ -277,19 +310,42 @@ def make_sofa(p: dict) -> Mesh:
     fabric, cushion, legs = p["fabric"], p["cushion"], p["legs"]
     arm = 0.16
     parts: list[tuple[str, pv.PolyData, RGB]] = []
-    for name, sx, sy in (("leg_fl", -1, -1), ("leg_fr", 1, -1), ("leg_bl", -1, 1), ("leg_br", 1, 1)):
-        parts.append((name, frustum((sx * (w / 2 - 0.08), sy * (d / 2 - 0.08), 0), 0.025, 0.03, 0.1, 12), legs))
+    for name, sx, sy in (
+        ("leg_fl", -1, -1),
+        ("leg_fr", 1, -1),
+        ("leg_bl", -1, 1),
+        ("leg_br", 1, 1),
+    ):
+        parts.append(
+            (
+                name,
+                frustum((sx * (w / 2 - 0.08), sy * (d / 2 - 0.08), 0), 0.025, 0.03, 0.1, 12),
+                legs,
+            )
+        )
     parts.append(("base", block((0, 0, 0.25), (w, d, 0.3)), fabric))
     parts.append(("back", block((0, d / 2 - 0.09, 0.6), (w, 0.18, 0.4)), shade(fabric, 0.92)))
     for name, sx in (("arm_l", -1), ("arm_r", 1)):
-        parts.append((name, block((sx * (w / 2 - arm / 2), -0.01, 0.52), (arm, d + 0.02, 0.25)), shade(fabric, 1.05)))
+        parts.append(
+            (
+                name,
+                block((sx * (w / 2 - arm / 2), -0.01, 0.52), (arm, d + 0.02, 0.25)),
+                shade(fabric, 1.05),
+            )
+        )
     inner = w - 2 * arm
     cw = inner / n
     for i in range(n):
         cx = -inner / 2 + cw * (i + 0.5)
         tone = shade(cushion, 1.0 + 0.06 * (i % 2))
         parts.append((f"seat_cushion_{i}", block((cx, -0.05, 0.46), (cw - 0.02, d - 0.28, 0.12)), tone))
-        parts.append((f"back_cushion_{i}", block((cx, d / 2 - 0.26, 0.68), (cw - 0.04, 0.14, 0.36)), shade(tone, 1.08)))
+        parts.append(
+            (
+                f"back_cushion_{i}",
+                block((cx, d / 2 - 0.26, 0.68), (cw - 0.04, 0.14, 0.36)),
+                shade(tone, 1.08),
+            )
+        )
     if p.get("pillow"):
         parts.append(("pillow", block((-inner / 2 + 0.22, d / 2 - 0.38, 0.66), (0.3, 0.1, 0.3)), p["pillow"]))
     return assemble(parts)
@@ -307,34 +363,133 @@ BUILDERS: dict[str, Callable[[dict], Mesh]] = {
 # The GT object of each category, then the "similar but different" prior object.
 OBJECTS: dict[str, tuple[dict, dict]] = {
     "chair": (
-        dict(w=0.46, d=0.46, seat_h=0.46, leg=0.045, back_h=0.5,
-             wood=(122, 78, 44), cushion=(196, 48, 52), back=(228, 196, 140)),
-        dict(w=0.52, d=0.5, seat_h=0.44, leg=0.035, back_h=0.62,
-             wood=(60, 60, 66), cushion=(60, 120, 190), back=(200, 200, 205)),
+        {
+            "w": 0.46,
+            "d": 0.46,
+            "seat_h": 0.46,
+            "leg": 0.045,
+            "back_h": 0.5,
+            "wood": (122, 78, 44),
+            "cushion": (196, 48, 52),
+            "back": (228, 196, 140),
+        },
+        {
+            "w": 0.52,
+            "d": 0.5,
+            "seat_h": 0.44,
+            "leg": 0.035,
+            "back_h": 0.62,
+            "wood": (60, 60, 66),
+            "cushion": (60, 120, 190),
+            "back": (200, 200, 205),
+        },
     ),
     "table": (
-        dict(w=1.5, d=0.85, h=0.75, leg=0.07, top=(168, 110, 62), legs=(90, 58, 36), runner=(40, 120, 110)),
-        dict(w=1.1, d=1.0, h=0.74, leg=0.05, top=(236, 232, 222), legs=(50, 50, 54), runner=None),
+        {
+            "w": 1.5,
+            "d": 0.85,
+            "h": 0.75,
+            "leg": 0.07,
+            "top": (168, 110, 62),
+            "legs": (90, 58, 36),
+            "runner": (40, 120, 110),
+        },
+        {
+            "w": 1.1,
+            "d": 1.0,
+            "h": 0.74,
+            "leg": 0.05,
+            "top": (236, 232, 222),
+            "legs": (50, 50, 54),
+            "runner": None,
+        },
     ),
     "lamp": (
-        dict(h=1.6, shade_r=0.24, taper=0.62, base_r=0.17,
-             metal=(70, 72, 80), accent=(200, 160, 60), shade=(240, 226, 180)),
-        dict(h=1.45, shade_r=0.2, taper=0.85, base_r=0.14,
-             metal=(180, 150, 90), accent=(60, 60, 60), shade=(120, 170, 150)),
+        {
+            "h": 1.6,
+            "shade_r": 0.24,
+            "taper": 0.62,
+            "base_r": 0.17,
+            "metal": (70, 72, 80),
+            "accent": (200, 160, 60),
+            "shade": (240, 226, 180),
+        },
+        {
+            "h": 1.45,
+            "shade_r": 0.2,
+            "taper": 0.85,
+            "base_r": 0.14,
+            "metal": (180, 150, 90),
+            "accent": (60, 60, 60),
+            "shade": (120, 170, 150),
+        },
     ),
     "shelf": (
-        dict(w=0.9, d=0.32, h=1.5, shelves=4, wood=(182, 136, 90), seed=7,
-             books=[(180, 40, 40), (40, 80, 160), (230, 190, 60), (50, 140, 80), (120, 60, 140), (230, 230, 220)]),
-        dict(w=0.7, d=0.3, h=1.1, shelves=3, wood=(235, 235, 230), seed=11,
-             books=[(220, 110, 40), (30, 30, 40), (90, 170, 200), (200, 60, 100)]),
+        {
+            "w": 0.9,
+            "d": 0.32,
+            "h": 1.5,
+            "shelves": 4,
+            "wood": (182, 136, 90),
+            "seed": 7,
+            "books": [
+                (180, 40, 40),
+                (40, 80, 160),
+                (230, 190, 60),
+                (50, 140, 80),
+                (120, 60, 140),
+                (230, 230, 220),
+            ],
+        },
+        {
+            "w": 0.7,
+            "d": 0.3,
+            "h": 1.1,
+            "shelves": 3,
+            "wood": (235, 235, 230),
+            "seed": 11,
+            "books": [(220, 110, 40), (30, 30, 40), (90, 170, 200), (200, 60, 100)],
+        },
     ),
     "stool": (
-        dict(h=0.76, seat_r=0.19, splay=0.09, ring_z=0.26, seat=(40, 40, 44), legs=(190, 140, 80), rail=(150, 150, 160)),
-        dict(h=0.66, seat_r=0.17, splay=0.05, ring_z=0.22, seat=(200, 80, 40), legs=(60, 60, 65), rail=(60, 60, 65)),
+        {
+            "h": 0.76,
+            "seat_r": 0.19,
+            "splay": 0.09,
+            "ring_z": 0.26,
+            "seat": (40, 40, 44),
+            "legs": (190, 140, 80),
+            "rail": (150, 150, 160),
+        },
+        {
+            "h": 0.66,
+            "seat_r": 0.17,
+            "splay": 0.05,
+            "ring_z": 0.22,
+            "seat": (200, 80, 40),
+            "legs": (60, 60, 65),
+            "rail": (60, 60, 65),
+        },
     ),
     "sofa": (
-        dict(w=2.0, d=0.9, seats=3, fabric=(70, 96, 140), cushion=(98, 128, 176), legs=(60, 40, 28), pillow=(232, 180, 60)),
-        dict(w=1.6, d=0.85, seats=2, fabric=(130, 120, 110), cushion=(170, 160, 148), legs=(20, 20, 20), pillow=None),
+        {
+            "w": 2.0,
+            "d": 0.9,
+            "seats": 3,
+            "fabric": (70, 96, 140),
+            "cushion": (98, 128, 176),
+            "legs": (60, 40, 28),
+            "pillow": (232, 180, 60),
+        },
+        {
+            "w": 1.6,
+            "d": 0.85,
+            "seats": 2,
+            "fabric": (130, 120, 110),
+            "cushion": (170, 160, 148),
+            "legs": (20, 20, 20),
+            "pillow": None,
+        },
     ),
 }
 
@@ -343,7 +498,15 @@ OBJECTS: dict[str, tuple[dict, dict]] = {
 
 
 def make_occluder(kind: str, base: tuple[float, float], size: float, yaw: float) -> Mesh:
-    """An occluder standing on the floor at ``base`` (x, y): ``crate``, ``boxes``, ``pillar`` or ``plant``."""
+    """An occluder standing on the floor at ``base`` (x, y).
+
+    ``kind`` is ``crate``, ``boxes``, ``pillar`` or ``plant``.
+    """
+    return _occluder_shape(kind, size).transformed(yaw, (base[0], base[1], 0.0))
+
+
+@functools.cache
+def _occluder_shape(kind: str, size: float) -> Mesh:
     if kind == "crate":
         s = size
         wood, dark = (176, 132, 80), (128, 90, 52)
@@ -356,8 +519,16 @@ def make_occluder(kind: str, base: tuple[float, float], size: float, yaw: float)
         s = size
         parts = [
             ("box_low", block((0, 0, 0.3 * s), (s, 0.8 * s, 0.6 * s)), (196, 160, 112)),
-            ("tape_low", block((0, 0, 0.6 * s + 0.002), (s + 0.004, 0.12 * s, 0.006)), (222, 204, 160)),
-            ("box_top", block((0.05 * s, 0, 0.6 * s + 0.25 * s), (0.7 * s, 0.6 * s, 0.5 * s)), (180, 140, 96)),
+            (
+                "tape_low",
+                block((0, 0, 0.6 * s + 0.002), (s + 0.004, 0.12 * s, 0.006)),
+                (222, 204, 160),
+            ),
+            (
+                "box_top",
+                block((0.05 * s, 0, 0.6 * s + 0.25 * s), (0.7 * s, 0.6 * s, 0.5 * s)),
+                (180, 140, 96),
+            ),
         ]
         parts[2] = (parts[2][0], parts[2][1].rotate_z(12.0, point=(0.05 * s, 0, 0)), parts[2][2])
     elif kind == "pillar":
@@ -378,7 +549,7 @@ def make_occluder(kind: str, base: tuple[float, float], size: float, yaw: float)
         ]
     else:
         raise ValueError(f"unknown occluder {kind!r}")
-    return assemble(parts).transformed(yaw, (base[0], base[1], 0.0))
+    return assemble(parts)
 
 
 ROOM_X, ROOM_Y0, ROOM_Y1, ROOM_H = 3.0, -7.0, 2.0, 2.8
@@ -389,8 +560,14 @@ def make_room(scene_seed: int, wall: RGB, floor: RGB) -> list[tuple[pv.PolyData,
     (one merged mesh, point colours): (mesh, scalars) pairs."""
     rng = np.random.default_rng(scene_seed)
     nx, ny = 24, 6
-    plane = pv.Plane(center=(0, (ROOM_Y0 + ROOM_Y1) / 2, 0), direction=(0, 0, 1),
-                     i_size=2 * ROOM_X, j_size=ROOM_Y1 - ROOM_Y0, i_resolution=nx, j_resolution=ny)
+    plane = pv.Plane(
+        center=(0, (ROOM_Y0 + ROOM_Y1) / 2, 0),
+        direction=(0, 0, 1),
+        i_size=2 * ROOM_X,
+        j_size=ROOM_Y1 - ROOM_Y0,
+        i_resolution=nx,
+        j_resolution=ny,
+    )
     tones = rng.uniform(0.9, 1.06, plane.n_cells)
     plane.cell_data["rgb"] = np.clip(np.outer(tones, floor), 0, 255).astype(np.uint8)
     items: list[tuple[pv.PolyData, RGB]] = [
@@ -402,7 +579,10 @@ def make_room(scene_seed: int, wall: RGB, floor: RGB) -> list[tuple[pv.PolyData,
         (box(ROOM_X - 0.02, ROOM_X, ROOM_Y0, ROOM_Y1, 0, 0.1), (245, 245, 240)),
         # a framed picture on the back wall
         (box(0.7, 1.6, ROOM_Y1 - 0.03, ROOM_Y1, 1.35, 1.95), (40, 36, 32)),
-        (box(0.76, 1.54, ROOM_Y1 - 0.04, ROOM_Y1, 1.41, 1.89), tuple(int(c) for c in rng.integers(60, 230, 3))),
+        (
+            box(0.76, 1.54, ROOM_Y1 - 0.04, ROOM_Y1, 1.41, 1.89),
+            tuple(int(c) for c in rng.integers(60, 230, 3)),
+        ),
         # a window on the left wall
         (box(-ROOM_X, -ROOM_X + 0.04, -1.6, -0.2, 1.0, 2.2), (245, 245, 245)),
         (box(-ROOM_X, -ROOM_X + 0.05, -1.52, -0.28, 1.08, 2.12), (170, 205, 235)),
@@ -466,16 +646,30 @@ SCENES = {
 }
 
 # Ordered so that the first samples cover different scenes (--limit keeps a prefix).
-O = OccluderSpec
+Occ = OccluderSpec
 VIEWS = (
-    ViewSpec("living_room", "view_00", -20.0, 18.0, (O("plant", 1.3, 0.25, 0.45),), 0.6),
-    ViewSpec("dining_room", "view_00", 25.0, 15.0, (O("boxes", 0.7, 0.15, -0.3),), 0.6),
-    ViewSpec("study", "view_00", -15.0, 12.0, (O("pillar", 0.3, 0.3, 0.25),), 0.55),
-    ViewSpec("library", "view_00", 18.0, 14.0, (O("crate", 0.55, 0.3, -0.35), O("plant", 1.2, 0.25, 0.8)), 0.5),
-    ViewSpec("kitchen", "view_00", 10.0, 16.0, (O("crate", 0.38, 0.2, 0.3),), 0.6),
-    ViewSpec("office", "view_00", -30.0, 16.0, (O("plant", 1.0, 0.3, -0.2),), 0.5),
-    ViewSpec("living_room", "view_01", 28.0, 14.0, (O("boxes", 0.65, 0.3, -0.4), O("pillar", 0.3, 0.6, 0.65)), 0.55),
-    ViewSpec("office", "view_01", 20.0, 18.0, (O("boxes", 0.5, 0.25, 0.2),), 0.65),
+    ViewSpec("living_room", "view_00", -20.0, 18.0, (Occ("plant", 1.3, 0.25, 0.45),), 0.6),
+    ViewSpec("dining_room", "view_00", 25.0, 15.0, (Occ("boxes", 0.7, 0.15, -0.3),), 0.6),
+    ViewSpec("study", "view_00", -15.0, 12.0, (Occ("pillar", 0.3, 0.3, 0.25),), 0.55),
+    ViewSpec(
+        "library",
+        "view_00",
+        18.0,
+        14.0,
+        (Occ("crate", 0.55, 0.3, -0.35), Occ("plant", 1.2, 0.25, 0.8)),
+        0.5,
+    ),
+    ViewSpec("kitchen", "view_00", 10.0, 16.0, (Occ("crate", 0.38, 0.2, 0.3),), 0.6),
+    ViewSpec("office", "view_00", -30.0, 16.0, (Occ("plant", 1.0, 0.3, -0.2),), 0.5),
+    ViewSpec(
+        "living_room",
+        "view_01",
+        28.0,
+        14.0,
+        (Occ("boxes", 0.65, 0.3, -0.4), Occ("pillar", 0.3, 0.6, 0.65)),
+        0.55,
+    ),
+    ViewSpec("office", "view_01", 20.0, 18.0, (Occ("boxes", 0.5, 0.25, 0.2),), 0.65),
 )
 
 
@@ -512,8 +706,15 @@ class Camera:
         return r / np.linalg.norm(r)
 
 
-def orbit_camera(center: np.ndarray, radius: float, azimuth: float, elevation: float, fill: float,
-                 view_angle: float = 40.0, distance: float | None = None) -> Camera:
+def orbit_camera(
+    center: np.ndarray,
+    radius: float,
+    azimuth: float,
+    elevation: float,
+    fill: float,
+    view_angle: float = 40.0,
+    distance: float | None = None,
+) -> Camera:
     """A camera looking at ``center`` so that a sphere of ``radius`` fills ``fill`` of the height.
 
     Azimuth 0 looks along +y (from the room's open side towards the back wall). With
@@ -569,9 +770,17 @@ class Renderer:
         self.object_size = object_size
         self.scene = make_offscreen_plotter((w * SUPERSAMPLE, h * SUPERSAMPLE), lighting=None)
         self.scene.set_background((0.93, 0.93, 0.91))
-        self.scene.add_light(pv.Light(position=(0.9, -1.6, ROOM_H - 0.05), focal_point=(0, 0, 0.3),
-                                      light_type="scene light", positional=True, cone_angle=62,
-                                      intensity=0.85, color=(1.0, 0.96, 0.88)))
+        self.scene.add_light(
+            pv.Light(
+                position=(0.9, -1.6, ROOM_H - 0.05),
+                focal_point=(0, 0, 0.3),
+                light_type="scene light",
+                positional=True,
+                cone_angle=62,
+                intensity=0.85,
+                color=(1.0, 0.96, 0.88),
+            )
+        )
         self.scene.add_light(pv.Light(light_type="headlight", intensity=0.35))
         self.scene.enable_shadows()
         self.ids = make_offscreen_plotter(scene_size, lighting=None)
@@ -589,8 +798,18 @@ class Renderer:
         p = self.scene
         p.clear_actors()
         for poly, scalars in meshes:
-            p.add_mesh(poly, scalars=scalars, rgb=True, smooth_shading=True, ambient=0.22,
-                       diffuse=0.8, specular=0.08, specular_power=12.0)
+            p.add_mesh(
+                poly,
+                scalars=scalars,
+                rgb=True,
+                smooth_shading=True,
+                ambient=0.22,
+                diffuse=0.8,
+                specular=0.08,
+                specular_power=12.0,
+                render=False,
+                reset_camera=False,
+            )
         camera.apply(p)
         img = p.screenshot(return_img=True)
         return downsample(np.asarray(img)[..., :3], SUPERSAMPLE)
@@ -599,9 +818,9 @@ class Renderer:
         """A boolean (H, W) mask where ``target`` is the front-most surface."""
         p = self.ids
         p.clear_actors()
-        p.add_mesh(_bare(target), color="white", lighting=False)
+        p.add_mesh(_bare(target), color="white", lighting=False, render=False, reset_camera=False)
         for poly in others:
-            p.add_mesh(_bare(poly), color="black", lighting=False)
+            p.add_mesh(_bare(poly), color="black", lighting=False, render=False, reset_camera=False)
         camera.apply(p)
         img = np.asarray(p.screenshot(return_img=True))
         return img[..., 0] > 127
@@ -611,8 +830,16 @@ class Renderer:
         p = self.object
         p.clear_actors()
         p.set_background("white")
-        p.add_mesh(_shaded(mesh), scalars="rgb", rgb=True, smooth_shading=True, ambient=0.18,
-                   specular=0.1)
+        p.add_mesh(
+            _shaded(mesh),
+            scalars="rgb",
+            rgb=True,
+            smooth_shading=True,
+            ambient=0.18,
+            specular=0.1,
+            render=False,
+            reset_camera=False,
+        )
         camera.apply(p)
         img = np.asarray(p.screenshot(transparent_background=transparent, return_img=True))
         return downsample(img, SUPERSAMPLE)
@@ -650,16 +877,20 @@ def write_ply(path: Path, mesh: Mesh, comment: str) -> None:
 
 
 def save_png(path: Path, array: np.ndarray, mode: str) -> None:
-    """Save ``array`` as a PNG of ``mode`` (deterministic: no timestamps, fixed compression)."""
+    """Save ``array`` as a PNG of ``mode`` (deterministic: no metadata, fixed compression)."""
     image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
     if image.mode != mode:
         raise ValueError(f"{path}: expected a {mode} image, got {image.mode}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, optimize=True)
+    image.save(path, compress_level=9)
 
 
 def perturb(mesh: Mesh, index: int) -> Mesh:
-    """A plausible but imperfect "prediction": noise, scale, offset, a small turn, maybe a missing part."""
+    """A plausible but imperfect "prediction" of ``mesh``.
+
+    Vertex noise, a scale change, an offset and a small turn about z, all seeded by
+    ``index``; every third sample (index 1, 4, 7, …) also loses one part.
+    """
     rng = np.random.default_rng(1000 + index)
     _, radius = bounding_sphere(mesh)
     diag = 2 * radius
@@ -740,7 +971,9 @@ def generate(out: Path, size: int = 384, limit: int | None = None) -> list[dict]
         raise ValueError("size must be at least 32")
     width, height = size, round(size * 3 / 4)
     obj_size = round(size * 2 / 3)
-    views = VIEWS[:limit] if limit else VIEWS
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1")
+    views = VIEWS if limit is None else VIEWS[:limit]
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     renderer = Renderer((width, height), obj_size)
@@ -753,8 +986,14 @@ def generate(out: Path, size: int = 384, limit: int | None = None) -> list[dict]
             target = BUILDERS[scene.category](gt_params)
             placed = target.transformed(scene.yaw)
             center, radius = bounding_sphere(placed)
-            camera = orbit_camera(center, radius, view.azimuth, view.elevation, fill=0.8,
-                                  distance=max(3.6, 3.0 * radius))
+            camera = orbit_camera(
+                center,
+                radius,
+                view.azimuth,
+                view.elevation,
+                fill=0.8,
+                distance=max(3.6, 3.0 * radius),
+            )
             target_poly = _shaded(placed)
             room = make_room(scene.seed, scene.wall, scene.floor)
 
@@ -790,32 +1029,49 @@ def generate(out: Path, size: int = 384, limit: int | None = None) -> list[dict]
             gdir = out / "gt_assets" / digest
             if digest not in done_gt:
                 done_gt.add(digest)
-                write_ply(gdir / "mesh.ply", target, f"occstudio demo GT {scene.category} ({view.scene}), Z-up metres")
+                write_ply(
+                    gdir / "mesh.ply",
+                    target,
+                    f"occstudio demo GT {scene.category} ({view.scene}), Z-up metres",
+                )
                 c0, r0 = bounding_sphere(target)
                 for k in range(GT_VIEWS):
                     cam = orbit_camera(c0, r0, k * 360.0 / GT_VIEWS, 20.0, fill=0.9, view_angle=30.0)
-                    save_png(gdir / f"view_{k:04d}.png", renderer.render_object(target, cam, True), "RGBA")
+                    save_png(
+                        gdir / f"view_{k:04d}.png",
+                        renderer.render_object(target, cam, True),
+                        "RGBA",
+                    )
 
             prior = BUILDERS[scene.category](prior_params)
             c1, r1 = bounding_sphere(prior)
             pdir = out / "priors" / view.scene / view.view
             for k, (az, el) in enumerate(((view.azimuth + 35.0, 12.0), (view.azimuth - 75.0, 32.0))):
                 cam = orbit_camera(c1, r1, az, el, fill=0.9, view_angle=30.0)
-                save_png(pdir / f"prior_{k}.png", renderer.render_object(prior, cam, False)[..., :3], "RGB")
+                save_png(
+                    pdir / f"prior_{k}.png",
+                    renderer.render_object(prior, cam, False)[..., :3],
+                    "RGB",
+                )
 
-            write_ply(out / "predictions" / view.scene / view.view / "mesh.ply", perturb(target, index),
-                      f"occstudio demo prediction for {sid}")
+            write_ply(
+                out / "predictions" / view.scene / view.view / "mesh.ply",
+                perturb(target, index),
+                f"occstudio demo prediction for {sid}",
+            )
 
             rel = f"assets/{view.scene}/{view.view}"
-            entries.append({
-                "id": sid,
-                "image": f"{rel}/rendered_scene.png",
-                "mask": f"{rel}/occluded_mask.png",
-                "obs_object_image": f"{rel}/rendered.png",
-                "prior_text": scene.category,
-                "gt_render_dir": f"gt_assets/{digest}",
-                "gt_mesh": f"gt_assets/{digest}/mesh.ply",
-            })
+            entries.append(
+                {
+                    "id": sid,
+                    "image": f"{rel}/rendered_scene.png",
+                    "mask": f"{rel}/occluded_mask.png",
+                    "obs_object_image": f"{rel}/rendered.png",
+                    "prior_text": scene.category,
+                    "gt_render_dir": f"gt_assets/{digest}",
+                    "gt_mesh": f"gt_assets/{digest}/mesh.ply",
+                }
+            )
     finally:
         renderer.close()
     with open(out / "manifest.json", "w", encoding="utf-8") as fh:
@@ -836,6 +1092,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=384, help="scene image width in pixels (default: 384)")
     parser.add_argument("--limit", type=int, default=None, help="generate only the first N samples")
     args = parser.parse_args(argv)
+    if args.size < 32:
+        parser.error("--size must be at least 32")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
     start = time.perf_counter()
     entries = generate(args.out, args.size, args.limit)
     scenes = len({e["id"].split("/")[0] for e in entries})

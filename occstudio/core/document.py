@@ -6,8 +6,9 @@ controller turns user input into calls on this object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from occstudio.core.dataset import Dataset
 from occstudio.core.sample import Sample

@@ -14,8 +14,8 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class GridSpec:
 
     # construction -----------------------------------------------------------------
     @classmethod
-    def from_range(cls, point_range: Sequence[float], voxel_size: float | Sequence[float]) -> "GridSpec":
+    def from_range(cls, point_range: Sequence[float], voxel_size: float | Sequence[float]) -> GridSpec:
         """A grid covering ``[xmin, ymin, zmin, xmax, ymax, zmax]`` with the given voxel size.
 
         The shape is ``round((max - min) / voxel_size)`` per axis.
@@ -72,12 +72,12 @@ class GridSpec:
         return cls(origin=tuple(rng[:3]), voxel_size=tuple(size), shape=tuple(shape))
 
     @classmethod
-    def occ3d(cls) -> "GridSpec":
+    def occ3d(cls) -> GridSpec:
         """Occ3D-nuScenes: 200×200×16 voxels of 0.4 m over [-40, -40, -1, 40, 40, 5.4]."""
         return cls(origin=(-40.0, -40.0, -1.0), voxel_size=0.4, shape=(200, 200, 16))
 
     @classmethod
-    def occgen(cls) -> "GridSpec":
+    def occgen(cls) -> GridSpec:
         """OccGen / L3ROcc: 400³ voxels of 0.02 over [-4, -2, -4, 4, 2, 4] (camera frame).
 
         The configured range spans 8 × 4 × 8 units, i.e. 400 × 200 × 400 voxels of 0.02;
@@ -87,7 +87,7 @@ class GridSpec:
         return cls(origin=(-4.0, -2.0, -4.0), voxel_size=0.02, shape=(400, 400, 400))
 
     @classmethod
-    def unscenes(cls) -> "GridSpec":
+    def unscenes(cls) -> GridSpec:
         """UnScenes3D: 256×256×32 voxels of 0.3 m over [0, -38.4, -4, 76.8, 38.4, 5.6]."""
         return cls(origin=(0.0, -38.4, -4.0), voxel_size=0.3, shape=(256, 256, 32))
 
@@ -208,7 +208,7 @@ class Camera:
         self.width, self.height = int(self.width), int(self.height)
 
     @classmethod
-    def from_pose(cls, K: np.ndarray, T_world_from_cam: np.ndarray, width: int, height: int) -> "Camera":
+    def from_pose(cls, K: np.ndarray, T_world_from_cam: np.ndarray, width: int, height: int) -> Camera:
         """A camera from its camera-to-world pose (OpenCV axes)."""
         return cls(K, invert_rigid(T_world_from_cam), width, height)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 
 class Cancelled(Exception):
@@ -95,7 +96,7 @@ class Progress:
     def emit(self) -> None:
         """Report the current state. The base class reports nothing."""
 
-    def child(self, start: float, stop: float) -> "SubProgress":
+    def child(self, start: float, stop: float) -> SubProgress:
         """A progress that maps its own 0..1 onto ``[start, stop]`` of this one's total."""
         return SubProgress(self, start, stop)
 

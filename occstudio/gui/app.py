@@ -88,11 +88,32 @@ def grab_window(window: MainWindow) -> QImage:
     return image
 
 
+def widget_regions(window: MainWindow) -> dict[str, list[int]]:
+    """Window-relative ``[x, y, width, height]`` of the main panes (for checks of a screenshot)."""
+    widgets = {
+        "scene_image": window.sample_view.scene_pane.view,
+        "object_image": window.sample_view.object_pane.view,
+        "view3d": window.view3d.plotter.interactor,
+        "sample_list": window.browser.view,
+    }
+    regions = {}
+    for name, widget in widgets.items():
+        origin = widget.mapTo(window, QPoint(0, 0))
+        regions[name] = [origin.x(), origin.y(), widget.width(), widget.height()]
+    return regions
+
+
 def take_screenshot(
     path: str | Path, out: str | Path, sample_id: str | None = None, size: tuple[int, int] = (1600, 1000),
     predictions: str | Path | None = None,
-) -> Path:
-    """Open the real main window on ``path``, wait until it has drawn, save a PNG of it."""
+) -> dict[str, object]:
+    """Open the real main window on ``path``, wait until it has drawn, save a PNG of it.
+
+    Returns
+    -------
+    dict
+        ``path`` of the PNG, the ``sample`` shown and the pane ``regions``.
+    """
     app = create_application()
     window = MainWindow()
     window.resize(*size)
@@ -109,7 +130,7 @@ def take_screenshot(
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(out)):
             raise OccStudioError(f"{out}: could not write the PNG")
-        return out
+        return {"path": str(out), "sample": window.controller.content["id"], "regions": widget_regions(window)}
     finally:
         window.close()
         app.processEvents()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import itertools
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from occstudio.core.jobs import CancelToken, Cancelled, Progress
+from occstudio.core.jobs import Cancelled, CancelToken, Progress
 
 
 class _JobSignals(QObject):

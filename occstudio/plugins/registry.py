@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 import threading
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 from occstudio.core.errors import OccStudioError
 
@@ -239,7 +240,7 @@ class Registry:
         self.add(spec)
         return spec
 
-    def load_plugin(self, name: str, register: Callable[["Registry"], Any], version: str = "") -> PluginInfo:
+    def load_plugin(self, name: str, register: Callable[[Registry], Any], version: str = "") -> PluginInfo:
         """Run one plugin's ``register`` in isolation: on failure nothing it added stays."""
         info = PluginInfo(name=name, version=version)
         snapshot = {kind: dict(getattr(self, kind)) for kind in _KINDS.values()}

@@ -7,6 +7,9 @@ becomes ~10^5 quads instead of the 6 faces per voxel of a cube glyph.
 
 :func:`voxel_surface` turns them into a :class:`pyvista.PolyData` whose cells carry
 ``label``, ``voxel_id`` (flat C-order index) and ``rgba`` (uint8, from the label set).
+:func:`sparse_voxel_surface` builds the same mesh from flat voxel indices (OccGen
+frames: ~10^4 voxels in a 400³ grid) without a dense array; :func:`apply_palette`
+recolours a mesh in place.
 
 Show/hide per class without rebuilding
 --------------------------------------
@@ -36,14 +39,15 @@ and calls ``apply_class_visibility(poly, hidden)`` + ``plotter.render()`` on tog
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import numpy as np
 import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 
 from occstudio.core.geometry import GridSpec
-from occstudio.core.labels import LabelSet
+from occstudio.core.labels import OCCGEN, LabelSet, height_colormap
 
 # Corner offsets of a face in the (u, v) plane of axis a, u = (a+1)%3, v = (a+2)%3:
 # counter-clockwise seen from +a, so (e_u × e_v) = +e_a is the outward normal.
@@ -68,7 +72,16 @@ _TEMPLATES = _face_templates()
 
 
 def _occupied(labels: np.ndarray, visible: np.ndarray | None, free_ids: Sequence[int]) -> np.ndarray:
-    occ = ~np.isin(labels, list(free_ids)) if len(free_ids) else np.ones(labels.shape, dtype=bool)
+    """Boolean grid of drawn voxels (not free, inside ``visible``)."""
+    if labels.dtype in (np.uint8, np.uint16):
+        lut = np.ones(int(np.iinfo(labels.dtype).max) + 1, dtype=bool)
+        ids = [int(f) for f in free_ids if 0 <= int(f) < len(lut)]
+        lut[ids] = False
+        occ = lut[labels]  # a table lookup beats np.isin on small integer labels
+    elif len(free_ids):
+        occ = ~np.isin(labels, list(free_ids))
+    else:
+        occ = np.ones(labels.shape, dtype=bool)
     if visible is not None:
         visible = np.asarray(visible)
         if visible.shape != labels.shape:
@@ -77,45 +90,36 @@ def _occupied(labels: np.ndarray, visible: np.ndarray | None, free_ids: Sequence
     return occ
 
 
-def _shifted(arr: np.ndarray, axis: int, step: int, fill: object) -> np.ndarray:
-    """``out[i] = arr[i + step]`` along ``axis`` (``fill`` past the border)."""
-    out = np.full_like(arr, fill)
-    src = [slice(None)] * 3
-    dst = [slice(None)] * 3
-    if step > 0:
-        src[axis], dst[axis] = slice(step, None), slice(None, -step)
-    else:
-        src[axis], dst[axis] = slice(None, step), slice(-step, None)
-    out[tuple(dst)] = arr[tuple(src)]
-    return out
-
-
-def _exposed_lattice(
+def _exposed(
     labels: np.ndarray,
     visible: np.ndarray | None,
     free_ids: Sequence[int],
     class_boundaries: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lattice corners ``(F, 4, 3)`` int64 and flat voxel index ``(F,)`` of exposed faces."""
+) -> list[np.ndarray]:
+    """Flat C-order indices of the voxels with an exposed face, one array per direction
+    (-x, +x, -y, +y, -z, +z)."""
     labels = np.asarray(labels)
     if labels.ndim != 3:
         raise ValueError(f"labels must be a 3-D (X, Y, Z) array, got shape {labels.shape}")
     occ = _occupied(labels, visible, free_ids)
-    corners: list[np.ndarray] = []
-    voxels: list[np.ndarray] = []
+    out: list[np.ndarray] = []
     for a in range(3):
-        for s, step in ((0, -1), (1, 1)):
-            nb_occ = _shifted(occ, a, step, False)
-            exposed = ~nb_occ
+        for positive in (False, True):
+            cur = [slice(None)] * 3
+            nb = [slice(None)] * 3
+            cur[a], nb[a] = (slice(None, -1), slice(1, None)) if positive else (slice(1, None), slice(None, -1))
+            cur_t, nb_t = tuple(cur), tuple(nb)
+            exposed = occ.copy()  # faces on the grid border are exposed
+            inner = ~occ[nb_t]
             if class_boundaries:
-                nb_lab = _shifted(labels, a, step, 0)
-                exposed |= nb_lab != labels
-            exposed &= occ
-            flat = np.flatnonzero(exposed)
-            ijk = np.stack(np.unravel_index(flat, labels.shape), axis=1)
-            corners.append(ijk[:, None, :] + _TEMPLATES[2 * a + s][None])
-            voxels.append(flat)
-    return np.concatenate(corners), np.concatenate(voxels).astype(np.int64)
+                inner |= labels[nb_t] != labels[cur_t]
+            exposed[cur_t] &= inner
+            out.append(np.flatnonzero(exposed))
+    return out
+
+
+def _unravel32(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.stack(np.unravel_index(flat, shape), axis=1).astype(np.int32)
 
 
 def exposed_faces(
@@ -151,9 +155,50 @@ def exposed_faces(
     labels = np.asarray(labels)
     if tuple(labels.shape) != tuple(grid.shape):
         raise ValueError(f"labels {labels.shape} do not match the grid {grid.shape}")
-    lattice, voxel = _exposed_lattice(labels, visible, free_ids, class_boundaries)
-    verts = grid.corner_to_world(lattice).astype(np.float32)
-    return verts, labels.reshape(-1)[voxel], voxel
+    per_dir = _exposed(labels, visible, free_ids, class_boundaries)
+    size = np.asarray(grid.voxel_size, dtype=np.float64)
+    origin = np.asarray(grid.origin, dtype=np.float64)
+    verts = []
+    for d, flat in enumerate(per_dir):
+        ijk = _unravel32(flat, labels.shape)
+        corners = ijk[:, None, :] + _TEMPLATES[d].astype(np.int32)[None]
+        verts.append((corners * size + origin).astype(np.float32))
+    voxel = np.concatenate(per_dir).astype(np.int64)
+    return np.concatenate(verts), labels.reshape(-1)[voxel], voxel
+
+
+#: Lattices up to this many corners are de-duplicated with a lookup table, larger ones
+#: (e.g. OccGen's 401³) with a sort.
+_LUT_LATTICE_MAX = 1 << 24
+
+
+def _shared_corners(per_dir: list[np.ndarray], grid: GridSpec) -> tuple[np.ndarray, np.ndarray]:
+    """De-duplicated corner points (float32 ``(P, 3)``) and quads ``(F, 4)`` of point ids."""
+    nx, ny, nz = grid.shape
+    dims = (nx + 1, ny + 1, nz + 1)
+    stride = np.array([dims[1] * dims[2], dims[2], 1], dtype=np.int64)
+    keys = []
+    for d, flat in enumerate(per_dir):
+        i, rem = np.divmod(flat, ny * nz)
+        j, k = np.divmod(rem, nz)
+        base = i * stride[0] + j * stride[1] + k
+        offsets = _TEMPLATES[d] @ stride  # lattice-key offsets of the 4 corners
+        keys.append(base[:, None] + offsets[None, :])
+    key = np.concatenate(keys)
+    n_lattice = dims[0] * dims[1] * dims[2]
+    if n_lattice <= _LUT_LATTICE_MAX:
+        used = np.zeros(n_lattice, dtype=bool)
+        used[key.reshape(-1)] = True
+        unique = np.flatnonzero(used)
+        remap = np.empty(n_lattice, dtype=np.int64)
+        remap[unique] = np.arange(len(unique))
+        faces = remap[key]
+    else:
+        unique, inverse = np.unique(key.reshape(-1), return_inverse=True)
+        faces = inverse.reshape(key.shape)
+    corner = np.stack(np.unravel_index(unique, dims), axis=1)
+    points = grid.corner_to_world(corner).astype(np.float32)
+    return points, faces
 
 
 def voxel_surface(
@@ -187,39 +232,133 @@ def voxel_surface(
         Shared corner points, one quad per face; cell arrays ``label`` (int32),
         ``voxel_id`` (int64), ``rgba`` (uint8 ``(F, 4)``) and ``corners`` (int64
         ``(F, 4)``, each quad's point ids, used to restore hidden quads); field array
-        ``label_lut`` (``(256, 4)`` uint8, the palette used).
+        ``label_lut`` (``(256, 4)`` uint8, the palette used). A mesh without faces (no
+        occupied voxel) has only ``label`` and ``voxel_id``: check ``n_cells`` before
+        adding it with ``scalars="rgba"``.
     """
     labels = np.asarray(labels)
     if free_ids is None:
         free_ids = tuple(labelset.free_ids) + tuple(labelset.ignore_ids)
     if tuple(labels.shape) != tuple(grid.shape):
         raise ValueError(f"labels {labels.shape} do not match the grid {grid.shape}")
-    lattice, voxel = _exposed_lattice(labels, visible, free_ids, class_boundaries)
+    per_dir = _exposed(labels, visible, free_ids, class_boundaries)
+    voxel = np.concatenate(per_dir).astype(np.int64)
+    quad_labels = labels.reshape(-1)[voxel].astype(np.int32)
+    return _build_surface(per_dir, voxel, quad_labels, grid, labelset, None, hidden_classes)
+
+
+def _build_surface(
+    per_dir: list[np.ndarray],
+    voxel: np.ndarray,
+    quad_labels: np.ndarray,
+    grid: GridSpec,
+    labelset: LabelSet,
+    rgba: np.ndarray | None,
+    hidden_classes: Iterable[int],
+) -> pv.PolyData:
+    """The PolyData of exposed faces given per direction as flat voxel indices."""
     n_faces = len(voxel)
     if n_faces:
-        dims = np.array(grid.shape, dtype=np.int64) + 1
-        keys = (lattice[..., 0] * dims[1] + lattice[..., 1]) * dims[2] + lattice[..., 2]
-        unique, inverse = np.unique(keys.reshape(-1), return_inverse=True)
-        corner = np.stack(np.unravel_index(unique, tuple(dims)), axis=1)
-        points = grid.corner_to_world(corner).astype(np.float32)
-        faces = inverse.reshape(n_faces, 4)
+        points, faces = _shared_corners(per_dir, grid)
         poly = pv.PolyData.from_regular_faces(points, faces)
     else:
         poly = pv.PolyData()
-    quad_labels = labels.reshape(-1)[voxel].astype(np.int32)
     lut_size = max(256, int(quad_labels.max()) + 1 if n_faces else 0)
     lut = labelset.lut(lut_size)
     poly.cell_data["label"] = quad_labels
     poly.cell_data["voxel_id"] = voxel
-    poly.cell_data["rgba"] = lut[quad_labels] if n_faces else np.zeros((0, 4), dtype=np.uint8)
-    # a separate copy: the cell array may share memory with `faces`
-    poly.cell_data["corners"] = faces.copy() if n_faces else np.zeros((0, 4), dtype=np.int64)
     poly.field_data["label_lut"] = lut
+    if not n_faces:
+        return poly  # pyvista refuses (0, 4) arrays: an empty mesh has no rgba / corners
+    poly.cell_data["rgba"] = lut[quad_labels] if rgba is None else rgba
+    # a separate copy: the cell array may share memory with `faces`
+    poly.cell_data["corners"] = faces.copy()
     poly.cell_data.active_scalars_name = "rgba"
     hidden = list(hidden_classes)
     if hidden:
         apply_class_visibility(poly, hidden)
     return poly
+
+
+def _exposed_sparse(
+    flat: np.ndarray, voxel_labels: np.ndarray | None, shape: tuple[int, int, int], class_boundaries: bool
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per direction: flat indices of voxels with an exposed face, and their positions
+    in ``flat`` (which must be sorted and unique)."""
+    n = len(flat)
+    strides = (shape[1] * shape[2], shape[2], 1)
+    coords = np.unravel_index(flat, shape)
+    out_flat: list[np.ndarray] = []
+    out_pos: list[np.ndarray] = []
+    for a in range(3):
+        for positive in (False, True):
+            step = strides[a] if positive else -strides[a]
+            border = coords[a] == (shape[a] - 1 if positive else 0)
+            nb = flat + step
+            pos = np.searchsorted(flat, nb)
+            pos_c = np.minimum(pos, n - 1)
+            present = (pos < n) & (flat[pos_c] == nb) & ~border
+            if class_boundaries and voxel_labels is not None:
+                present &= voxel_labels[pos_c] == voxel_labels
+            sel = np.flatnonzero(~present)
+            out_pos.append(sel)
+            out_flat.append(flat[sel])
+    return out_flat, out_pos
+
+
+def sparse_voxel_surface(
+    flat_indices: np.ndarray,
+    grid: GridSpec,
+    labels: np.ndarray | None = None,
+    labelset: LabelSet = OCCGEN,
+    color_by_height: bool = True,
+    class_boundaries: bool = True,
+) -> pv.PolyData:
+    """The exposed-face mesh of voxels given as flat C-order indices (no dense grid).
+
+    Made for OccGen frames (~10^4 voxels in a 400³ grid, where a dense array would be
+    64 MB per frame). Same arrays and show/hide support as :func:`voxel_surface`.
+
+    Parameters
+    ----------
+    flat_indices
+        Flat C-order indices into ``grid`` (duplicates are merged).
+    grid
+        The grid the indices refer to.
+    labels
+        Optional label per index (default: 1 = occupied).
+    labelset
+        Palette for ``label`` colours (OccGen's by default).
+    color_by_height
+        Colour faces by their voxel's centre height (z) with
+        :func:`~occstudio.core.labels.height_colormap` instead of by class.
+    class_boundaries
+        Keep faces between voxels of different labels.
+    """
+    flat = np.asarray(flat_indices, dtype=np.int64).reshape(-1)
+    if flat.size and (flat.min() < 0 or flat.max() >= grid.n_voxels):
+        raise ValueError(f"voxel indices must lie in 0..{grid.n_voxels - 1}")
+    if labels is None:
+        flat = np.unique(flat)
+        vlab = np.ones(len(flat), dtype=np.int32)
+    else:
+        lab = np.asarray(labels).reshape(-1)
+        if lab.shape != np.asarray(flat_indices).reshape(-1).shape:
+            raise ValueError("labels must have one entry per index")
+        flat, first = np.unique(flat, return_index=True)
+        vlab = lab[first].astype(np.int32)
+    per_dir, per_pos = _exposed_sparse(flat, vlab, grid.shape, class_boundaries)
+    voxel = np.concatenate(per_dir) if per_dir else np.zeros(0, np.int64)
+    quad_labels = vlab[np.concatenate(per_pos)] if per_pos else np.zeros(0, np.int32)
+    rgba = None
+    if color_by_height and len(voxel):
+        z = grid.flat_to_center(voxel)[:, 2]
+        lo, hi = grid.range_min[2], grid.range_max[2]
+        if len(flat):
+            zs = grid.flat_to_center(flat)[:, 2]
+            lo, hi = float(zs.min()), float(zs.max())
+        rgba = height_colormap(z, lo, hi)
+    return _build_surface(per_dir, voxel.astype(np.int64), quad_labels, grid, labelset, rgba, ())
 
 
 def class_visibility_mask(poly: pv.PolyData, hidden_classes: Iterable[int]) -> np.ndarray:

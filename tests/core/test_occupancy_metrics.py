@@ -16,11 +16,13 @@ from occstudio.core.compute.occupancy_metrics import (
     OccupancyMetricAccumulator,
     challenge_fscore,
     confusion_matrix,
+    evaluate_set,
     geometric_iou_from_hist,
     miou_from_hist,
     occupancy_metrics,
     per_class_iou,
 )
+from occstudio.core.jobs import Cancelled, RecordingProgress
 from occstudio.io.occ3d import read_labels_npz
 
 REAL_GT = "occ3d/29796060110c4163b07f06eff4af0753/labels.npz"
@@ -144,7 +146,12 @@ def test_confusion_matrix_mask_and_ignore():
     with pytest.raises(ValueError, match="predicted label 42"):
         confusion_matrix(np.array([1]), np.array([42]))
     with pytest.raises(ValueError):
-        confusion_matrix(np.zeros(3), np.zeros(4))
+        confusion_matrix(np.zeros(3, int), np.zeros(4, int))
+    with pytest.raises(ValueError, match="integers"):
+        confusion_matrix(np.zeros(3), np.zeros(3))
+    # signed ground truth with a negative ignore value is skipped too
+    hist = confusion_matrix(np.array([-1, 2], np.int16), np.array([5, 2], np.int16))
+    assert hist.sum() == 1 and hist[2, 2] == 1
 
 
 def test_geometric_iou_hand_computed():
@@ -243,6 +250,23 @@ def test_accumulated_set_is_not_the_mean_of_frames(shared_data):
     summary = acc.summary()
     assert summary["n_samples"] == 2 and "free" not in summary["per_class_iou"]
     assert summary["fscore"] == pytest.approx(np.mean([f.fscore.fscore for f in acc.frames]))
+
+
+def test_evaluate_set_overlapped_equals_sequential():
+    rng = np.random.default_rng(5)
+    frames = []
+    for _ in range(7):
+        gt = rng.integers(0, 18, size=(20, 20, 4), dtype=np.uint8)
+        frames.append((gt, perturb(gt, 0.2, rng), rng.random(gt.shape) < 0.8))
+    seq = evaluate_set(range(7), lambda i: frames[i], workers=0)
+    par = evaluate_set(range(7), lambda i: frames[i], workers=2, ids=[f"s{i}" for i in range(7)])
+    assert np.array_equal(seq.hist, par.hist)
+    assert [f.id for f in par.frames] == [f"s{i}" for i in range(7)]
+    assert [f.miou for f in seq.frames] == [f.miou for f in par.frames]
+    assert abs(par.miou() - reference_miou(frames)) < 1e-12
+    progress = RecordingProgress(cancel_after=3)
+    with pytest.raises(Cancelled):
+        evaluate_set(range(7), lambda i: frames[i], workers=2, progress=progress)
 
 
 # -------------------------------------------------------------------- F-score

@@ -121,3 +121,18 @@ def test_layout_persists_between_windows(qtbot, main_window):
     qtbot.addWidget(second)
     assert second.docks["log"].isHidden()
     second.close()
+
+
+def test_metrics_job_can_be_cancelled(qtbot, main_window, dataset):
+    w = main_window
+    open_and_wait(qtbot, w, dataset)
+    w.controller.content = None
+    w.controller.open_predictions(dataset / "predictions")
+    qtbot.waitUntil(lambda: w.controller.content is not None and not w.jobs.running(), timeout=20000)
+    w.controller.metric_params["n_points"] = 3_000_000  # slow enough to cancel midway
+    job = w.controller.compute_mesh_metrics("all")
+    qtbot.waitUntil(lambda: job.id in w.jobs_dock_widget.rows, timeout=5000)
+    qtbot.mouseClick(w.jobs_dock_widget.rows[job.id].cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not job.running, timeout=60000)
+    assert job.state == "cancelled"
+    assert w.controller.document.metrics == {} and not w.notifications.errors()

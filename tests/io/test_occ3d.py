@@ -94,6 +94,21 @@ def test_read_real_labels(shared_data):
         assert arr.shape == SHAPE and arr.dtype == np.uint8
     assert arrays["semantics"].max() == 17
     assert set(np.unique(arrays["mask_camera"])) <= {0, 1}
+    raw = np.load(shared_data / "occ3d" / REAL_TOKEN / "labels.npz")
+    for key in arrays:
+        assert np.array_equal(arrays[key], raw[key])
+    some = read_labels_npz(shared_data / "occ3d" / REAL_TOKEN / "labels.npz", keys=("semantics",))
+    assert list(some) == ["semantics"]
+    with pytest.raises(ValueError):
+        read_labels_npz(shared_data / "occ3d" / REAL_TOKEN / "labels.npz", keys=("bogus",))
+
+
+def test_fortran_order_and_writable(tmp_path):
+    sem = np.asfortranarray(np.arange(np.prod(SHAPE)).reshape(SHAPE).astype(np.uint8))
+    path = write_labels(tmp_path / "labels.npz", semantics=sem)
+    out = read_labels_npz(path)["semantics"]
+    assert np.array_equal(out, sem)
+    out[0, 0, 0] = 3  # arrays are writable copies
 
 
 @pytest.mark.parametrize(

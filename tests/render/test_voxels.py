@@ -9,10 +9,13 @@ import pyvista as pv
 from occstudio.core.geometry import GridSpec
 from occstudio.core.labels import OCC3D
 from occstudio.io.occ3d import read_labels_npz
+from occstudio.io.occgen import occ_frame_indices, read_occ_sequence
+from occstudio.render import voxels
 from occstudio.render.voxels import (
     apply_class_visibility,
     class_visibility_mask,
     exposed_faces,
+    sparse_voxel_surface,
     voxel_surface,
 )
 
@@ -74,7 +77,11 @@ def vtk_surface(labels: np.ndarray, grid: GridSpec, keep: np.ndarray) -> pv.Poly
         dimensions=np.array(labels.shape) + 1, spacing=grid.voxel_size, origin=grid.origin
     )
     image.cell_data["keep"] = keep.ravel(order="F").astype(np.uint8)
-    return image.threshold(value=(1, 1), scalars="keep").extract_surface()
+    solid = image.threshold(value=(1, 1), scalars="keep")
+    try:
+        return solid.extract_surface(algorithm="dataset_surface")
+    except TypeError:  # pyvista before the `algorithm` keyword
+        return solid.extract_surface()
 
 
 def sorted_rows(points: np.ndarray) -> np.ndarray:
@@ -130,7 +137,9 @@ def test_single_voxel_mesh_shares_corners():
     poly = voxel_surface(labels, grid_for(labels), OCC3D)
     assert (poly.n_cells, poly.n_points) == (6, 8)
     assert np.all(poly.cell_data["rgba"] == (0, 150, 245, 255))
-    assert voxel_surface(empty(), grid_for(empty()), OCC3D).n_cells == 0
+    none = voxel_surface(empty(), grid_for(empty()), OCC3D)
+    assert none.n_cells == 0 and len(none.cell_data["label"]) == 0
+    assert len(apply_class_visibility(none, [4])) == 0
 
 
 def test_visibility_is_applied_in_place():
@@ -181,3 +190,49 @@ def test_hiding_a_class_reveals_its_neighbour_offscreen():
         assert probe() == ((255, 255, 255), ped)
     finally:
         plotter.close()
+
+
+def face_table(poly: pv.PolyData) -> np.ndarray:
+    """Rows (face centre xyz, label) sorted, for comparing meshes built differently."""
+    centres = poly.points[poly.regular_faces].mean(axis=1)
+    table = np.column_stack([np.round(centres, 4), poly.cell_data["label"]])
+    return table[np.lexsort(table.T[::-1])]
+
+
+def test_sparse_surface_equals_dense(real_crop):
+    labels, _, grid = real_crop
+    flat = np.flatnonzero(labels != 17)
+    dense = voxel_surface(labels, grid, OCC3D)
+    sparse = sparse_voxel_surface(flat, grid, labels.reshape(-1)[flat], OCC3D, color_by_height=False)
+    assert sparse.n_cells == dense.n_cells
+    np.testing.assert_allclose(face_table(sparse), face_table(dense), atol=1e-4)
+    assert np.array_equal(np.sort(sparse.cell_data["voxel_id"]), np.sort(dense.cell_data["voxel_id"]))
+    binary = sparse_voxel_surface(flat[::-1], grid)  # unordered input, one class
+    assert binary.n_cells == len(exposed_faces(labels, grid)[0])
+    rgba = binary.cell_data["rgba"]
+    assert len(np.unique(rgba[:, :3], axis=0)) > 3  # coloured by height
+    with pytest.raises(ValueError):
+        sparse_voxel_surface(np.array([grid.n_voxels]), grid)
+
+
+def test_sort_based_dedup_matches_lookup(real_crop, monkeypatch):
+    labels, _, grid = real_crop
+    fast = voxel_surface(labels, grid, OCC3D)
+    monkeypatch.setattr(voxels, "_LUT_LATTICE_MAX", 0)
+    slow = voxel_surface(labels, grid, OCC3D)
+    assert np.array_equal(fast.points, slow.points)
+    assert np.array_equal(fast.regular_faces, slow.regular_faces)
+
+
+def test_real_occgen_frame_surface(shared_data):
+    seq_path = shared_data / "occgen/trajectory_1/videos/chunk-000/observation.occ.view/occ_sequence.npz"
+    if not seq_path.is_file():
+        pytest.skip("OccGen example not present")
+    seq, _ = read_occ_sequence(seq_path)
+    flat = occ_frame_indices(seq, 0)
+    grid = GridSpec.occgen()
+    poly = sparse_voxel_surface(flat, grid)
+    assert 0 < poly.n_cells <= 6 * len(flat)
+    assert np.all(poly.cell_data["label"] == 1)
+    lo, hi = grid.range_min, grid.range_max
+    assert np.all(poly.points >= lo - 1e-4) and np.all(poly.points <= hi + 1e-4)

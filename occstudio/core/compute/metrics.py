@@ -511,6 +511,8 @@ def mesh_metrics(
     if sampling not in SAMPLING_MODES:
         raise ValueError(f"unknown sampling {sampling!r} (expected one of {', '.join(SAMPLING_MODES)})")
     threshold_keys(thresholds)  # validate before any work
+    if n_points < 1:
+        raise ValueError(f"n_points must be at least 1, got {n_points}")
     stages = 5 + int(icp)
     progress.start(stages, "mesh metrics: normalising")
     _check_points(_vertices(gt), "ground truth")

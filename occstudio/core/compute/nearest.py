@@ -272,8 +272,8 @@ class _Grid:
 
         n_off = len(offsets)
         # Cell lookups first (cheap), then candidate pairs in groups of queries whose pair
-        # count fits the budget (~100 bytes of temporaries per pair).
-        pair_limit = max(1, budget // 100)
+        # count fits the budget (~160 bytes of temporaries per pair).
+        pair_limit = max(1, budget // 160)
         rows = max(1, budget // (n_off * 64))
         for sl in iter_chunks(len(pending), rows):
             which = pending[sl]

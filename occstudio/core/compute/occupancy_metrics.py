@@ -28,12 +28,19 @@ computed from the same confusion matrix.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from occstudio.core.jobs import Progress, ensure_progress
 from occstudio.core.labels import OCC3D_CLASS_NAMES
+
+T = TypeVar("T")
+_END = object()
 
 N_CLASSES = 18
 FREE_ID = 17
@@ -67,33 +74,43 @@ def confusion_matrix(
     Raises
     ------
     ValueError
-        Shapes differ, or a kept voxel has a predicted label outside ``0..n-1``.
+        Shapes differ, labels are not integers, or a kept voxel has a predicted label
+        outside ``0..n-1``.
         Voxels whose ground truth is outside ``0..n-1`` (e.g. 255) are skipped.
     """
     gt = np.asarray(gt)
     pred = np.asarray(pred)
     if gt.shape != pred.shape:
         raise ValueError(f"ground truth {gt.shape} and prediction {pred.shape} differ in shape")
+    for what, arr in (("ground truth", gt), ("prediction", pred)):
+        if arr.dtype.kind not in "uib":
+            raise ValueError(f"{what} labels must be integers, got dtype {arr.dtype}")
     if mask is not None:
         mask = np.asarray(mask)
         if mask.shape != gt.shape:
             raise ValueError(f"mask {mask.shape} and labels {gt.shape} differ in shape")
-        keep = mask.astype(bool, copy=False)
-        g = gt[keep]
-        p = pred[keep]
+        keep = np.flatnonzero(mask)  # gather by index: faster than boolean indexing twice
+        g = gt.reshape(-1).take(keep)
+        p = pred.reshape(-1).take(keep)
     else:
         g = gt.reshape(-1)
         p = pred.reshape(-1)
-    g = g.astype(np.int64, copy=False)
-    p = p.astype(np.int64, copy=False)
-    valid = (g >= 0) & (g < n_classes)
-    if not valid.all():
+    n2 = n_classes * n_classes
+    if g.size == 0:
+        return np.zeros((n_classes, n_classes), dtype=np.int64)
+    unsigned = g.dtype.kind in "ub"
+    if g.max() >= n_classes or (not unsigned and g.min() < 0):
+        valid = (g >= 0) & (g < n_classes)
         g = g[valid]
         p = p[valid]
-    if p.size and (p.min() < 0 or p.max() >= n_classes):
+    if p.size and (p.max() >= n_classes or (p.dtype.kind not in "ub" and p.min() < 0)):
         bad = int(p[(p < 0) | (p >= n_classes)][0])
         raise ValueError(f"predicted label {bad} outside 0..{n_classes - 1}")
-    return np.bincount(n_classes * g + p, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    index_type = np.uint16 if n2 <= 1 << 16 else np.int64
+    idx = g.astype(index_type)
+    idx *= index_type(n_classes)
+    idx += p.astype(index_type, copy=False)
+    return np.bincount(idx, minlength=n2).astype(np.int64, copy=False).reshape(n_classes, n_classes)
 
 
 def per_class_iou(hist: np.ndarray) -> np.ndarray:
@@ -436,3 +453,69 @@ def occupancy_metrics(
         fs = challenge_fscore(gt, pred_labels, m)
         out.update(fscore=fs.fscore, precision=fs.precision, recall=fs.recall)
     return out
+
+
+def evaluate_set(
+    items: Sequence[T],
+    load: Callable[[T], tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    *,
+    ids: Sequence[str] | None = None,
+    workers: int = 4,
+    compute_fscore: bool = False,
+    progress: Progress | None = None,
+) -> OccupancyMetricAccumulator:
+    """Evaluate a whole set, loading the next samples on a thread pool meanwhile.
+
+    Loading (``np.load`` of compressed ``.npz``: zlib releases the GIL) overlaps with
+    the metric computation of the current sample; results are added in item order.
+
+    Parameters
+    ----------
+    items
+        What ``load`` takes (sample ids, path pairs...).
+    load
+        ``load(item) -> (gt_labels, pred_labels, mask_or_None)``.
+    ids
+        Per-frame ids for :attr:`OccupancyMetricAccumulator.frames` (default ``str(item)``).
+    workers
+        Loader threads (0: load in the calling thread, no overlap). At most
+        ``2 * workers`` samples are in memory ahead of the one being scored.
+    compute_fscore
+        Also compute the challenge F-score per sample.
+    progress
+        Advanced once per sample; cancellation stops between samples.
+
+    Returns
+    -------
+    OccupancyMetricAccumulator
+        The filled accumulator.
+    """
+    progress = ensure_progress(progress)
+    acc = OccupancyMetricAccumulator(compute_fscore=compute_fscore)
+    names = [str(i) for i in items] if ids is None else list(ids)
+    progress.start(len(items), "Evaluating occupancy")
+    if workers <= 0:
+        for item, name in zip(items, names):
+            gt, pred, mask = load(item)
+            acc.add(gt, pred, mask, sample_id=name)
+            progress.advance(1)
+        return acc
+    pending: deque[Future] = deque()
+    it = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="occ-eval-load") as pool:
+        try:
+            for item in it:
+                pending.append(pool.submit(load, item))
+                if len(pending) >= 2 * workers:
+                    break
+            for name in names:
+                gt, pred, mask = pending.popleft().result()
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    pending.append(pool.submit(load, nxt))
+                acc.add(gt, pred, mask, sample_id=name)
+                progress.advance(1)
+        finally:
+            for fut in pending:
+                fut.cancel()
+    return acc

@@ -8,9 +8,9 @@ ready ``pv.PolyData`` built by workers.
 from __future__ import annotations
 
 import pyvista as pv
-from pyvistaqt import QtInteractor
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from pyvistaqt import QtInteractor
 
 _BACKGROUND = "#f4f5f7"
 

@@ -1,0 +1,216 @@
+"""Occ3D mIoU: occstudio's accumulator vs the challenge devkit's numpy recipe, same run.
+
+The reference below is the devkit's method written out (``Metric_mIoU``): per frame a
+float64 ``hist`` from ``bincount(n * gt[k] + pred[k])`` over the camera-visible voxels
+with ``k = (gt >= 0) & (gt < n)``, summed over frames; per-class IoU
+``diag / (hist.sum(1) + hist.sum(0) - diag)``; mIoU = ``nanmean(IoU[:17]) * 100``.
+
+It reports (1) per-frame timings of both, (2) that every per-class IoU and the mIoU are
+*identical* (bit for bit), and (3) whole-set throughput from ``.npz`` files: loading and
+scoring one after the other vs. loading on a thread pool overlapped with scoring
+(:func:`occstudio.core.compute.occupancy_metrics.evaluate_set`).
+
+Frames are the real ground truth (``--labels``) or a synthetic street, with predictions
+made by relabelling a random share of voxels (a different seed per frame).
+
+Run::
+
+    python benchmarks/bench_miou.py [--labels .../labels.npz] [--frames 40] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from occstudio.core.compute.occupancy_metrics import (
+    OccupancyMetricAccumulator,
+    confusion_matrix,
+    evaluate_set,
+)
+from occstudio.io.occ3d import read_labels_npz, read_prediction_npz
+
+N = 18
+
+
+# ------------------------------------------------------------ the devkit recipe
+
+
+def devkit_hist(n_cl: int, pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    k = (gt >= 0) & (gt < n_cl)
+    return np.bincount(n_cl * gt[k].astype(int) + pred[k].astype(int), minlength=n_cl**2).reshape(n_cl, n_cl)
+
+
+def devkit_per_class_iu(hist: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.diag(hist) / (hist.sum(1) + hist.sum(0) - np.diag(hist))
+
+
+class DevkitMIoU:
+    """The challenge's accumulation (float64 hist, camera mask)."""
+
+    def __init__(self) -> None:
+        self.hist = np.zeros((N, N))
+        self.frame_iou: list[np.ndarray] = []
+
+    def add_batch(self, pred: np.ndarray, gt: np.ndarray, mask_camera: np.ndarray) -> None:
+        hist = np.zeros((N, N))
+        hist += devkit_hist(N, pred[mask_camera].flatten(), gt[mask_camera].flatten())
+        self.frame_iou.append(devkit_per_class_iu(hist))
+        self.hist += hist
+
+    def miou(self) -> float:
+        return float(np.nanmean(devkit_per_class_iu(self.hist)[: N - 1]) * 100)
+
+
+# ---------------------------------------------------------------------- data
+
+
+def synthetic_gt(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sem = np.full((200, 200, 16), 17, np.uint8)
+    sem[:, :, 2] = 14
+    sem[:, 80:120, 2] = 11
+    for _ in range(40):
+        x, y = rng.integers(0, 190), rng.integers(82, 114)
+        sem[x : x + 11, y : y + 5, 3:7] = 4
+    for _ in range(25):
+        x, y = rng.integers(0, 180), rng.integers(126, 160)
+        sem[x : x + 18, y : y + 10, 3 : 3 + rng.integers(6, 14)] = 15
+    cam = np.zeros_like(sem)
+    cam[20:180, 20:180, :12] = 1
+    return {"semantics": sem, "mask_lidar": cam.copy(), "mask_camera": cam}
+
+
+def make_prediction(gt: np.ndarray, seed: int, rate: float = 0.2) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pred = gt.copy()
+    flip = rng.random(gt.shape) < rate
+    pred[flip] = rng.integers(0, N, size=int(flip.sum()), dtype=np.uint8)
+    return pred
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", type=Path, help="an Occ3D labels.npz (default: synthetic)")
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=4, help="loader threads for the overlapped run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    args = parser.parse_args()
+
+    gt = read_labels_npz(args.labels) if args.labels else synthetic_gt()
+    source = str(args.labels) if args.labels else "synthetic street"
+    sem = gt["semantics"]
+    cam = gt["mask_camera"].astype(bool)
+    preds = [make_prediction(sem, seed) for seed in range(args.frames)]
+
+    # 1. per-frame timings (in memory)
+    t_ours = median_time(lambda: [OccupancyMetricAccumulator().add(sem, p, cam) for p in preds], args.repeat)
+    t_hist = median_time(lambda: [confusion_matrix(sem, p, cam) for p in preds], args.repeat)
+    t_ref = median_time(lambda: [DevkitMIoU().add_batch(p, sem, cam) for p in preds], args.repeat)
+
+    # 2. identical numbers
+    ours = OccupancyMetricAccumulator()
+    ref = DevkitMIoU()
+    for i, p in enumerate(preds):
+        ours.add(sem, p, cam, sample_id=str(i))
+        ref.add_batch(p, sem, cam)
+    ref_iou = devkit_per_class_iu(ref.hist) * 100
+    ours_iou = ours.per_class_iou()
+    same_set = bool(np.array_equal(ours_iou, ref_iou, equal_nan=True)) and ours.miou() == ref.miou()
+    same_frames = all(
+        np.array_equal(f.per_class_iou, r * 100, equal_nan=True) for f, r in zip(ours.frames, ref.frame_iou)
+    )
+
+    # 3. whole-set throughput from files
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        np.savez_compressed(root / "labels.npz", **gt)
+        pairs = []
+        for i, p in enumerate(preds):
+            gt_path = root / f"gt_{i:04d}.npz"
+            gt_path.write_bytes((root / "labels.npz").read_bytes())
+            pred_path = root / f"{i:032x}.npz"
+            np.savez_compressed(pred_path, p)
+            pairs.append((gt_path, pred_path))
+
+        def load(pair):
+            g = read_labels_npz(pair[0], keys=("semantics", "mask_camera"))
+            return g["semantics"], read_prediction_npz(pair[1]), g["mask_camera"].astype(bool)
+
+        def ref_sequential():
+            r = DevkitMIoU()
+            for gp, pp in pairs:
+                g = np.load(gp)
+                r.add_batch(np.load(pp)["arr_0"], g["semantics"], g["mask_camera"].astype(bool))
+            return r.miou()
+
+        t_seq_ref = median_time(ref_sequential, args.repeat)
+        t_seq = median_time(lambda: evaluate_set(pairs, load, workers=0), args.repeat)
+        t_par = median_time(lambda: evaluate_set(pairs, load, workers=args.workers), args.repeat)
+        par = evaluate_set(pairs, load, workers=args.workers)
+        same_files = par.miou() == ref_sequential()
+
+    n = args.frames
+    print(f"{n} frames from {source}; camera mask; median of {args.repeat}")
+    print(f"per frame, in memory: occstudio accumulator {t_ours / n * 1e3:.2f} ms "
+          f"(confusion matrix only {t_hist / n * 1e3:.2f} ms), devkit recipe {t_ref / n * 1e3:.2f} ms "
+          f"-> ratio devkit/ours {t_ref / t_ours:.2f}")
+    print(f"identical: set per-class IoU and mIoU {same_set}; every per-frame IoU {same_frames}; "
+          f"from files {same_files}")
+    print(f"mIoU {ours.miou():.6f} (devkit {ref.miou():.6f}); SelfOcc variant {ours.miou('selfocc'):.6f}; "
+          f"geometric IoU {ours.geometric_iou():.6f}")
+    print(f"whole set from .npz: devkit-style sequential {n / t_seq_ref:.1f} frames/s, "
+          f"occstudio sequential {n / t_seq:.1f} frames/s, overlapped ({args.workers} loader threads) "
+          f"{n / t_par:.1f} frames/s -> speed-up {t_seq / t_par:.2f}x")
+    result = {
+        "source": source,
+        "frames": n,
+        "repeat": args.repeat,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "per_frame_ms": {
+            "occstudio_accumulator": t_ours / n * 1e3,
+            "occstudio_confusion_matrix": t_hist / n * 1e3,
+            "devkit_recipe": t_ref / n * 1e3,
+        },
+        "identical": {"set": same_set, "per_frame": same_frames, "from_files": same_files},
+        "miou": ours.miou(),
+        "miou_devkit": ref.miou(),
+        "miou_selfocc": ours.miou("selfocc"),
+        "geometric_iou": ours.geometric_iou(),
+        "frames_per_s": {
+            "devkit_sequential": n / t_seq_ref,
+            "occstudio_sequential": n / t_seq,
+            "occstudio_overlapped": n / t_par,
+        },
+        "workers": args.workers,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if not (same_set and same_frames and same_files):
+        raise SystemExit("numbers differ from the devkit recipe")
+
+
+if __name__ == "__main__":
+    main()
