@@ -20,8 +20,9 @@ What is provided
     ``builtins`` loads occstudio's own specs (default ``True``), ``plugins`` names
     *installed* entry points of the group ``occstudio.plugins`` to load as well (to
     check a package's real entry-point declaration).
-:func:`make_isolated_registry`
-    The same registry without pytest.
+:func:`make_isolated_registry`, :func:`registry_isolation`
+    The same registry without pytest (a plain registry, and a ``with`` block that makes
+    it the process-wide one).
 :func:`load_plugin_for_test`
     Load one ``register`` function through the real discovery path and fail loudly
     (with the plugin's traceback) when it does not load.
@@ -35,6 +36,7 @@ This module imports neither Qt nor VTK.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -54,6 +56,7 @@ __all__ = [
     "isolated_registry",
     "load_plugin_for_test",
     "make_isolated_registry",
+    "registry_isolation",
 ]
 
 #: Name of the marker that selects what ``isolated_registry`` loads.
@@ -269,8 +272,40 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@contextmanager
+def registry_isolation(builtins: bool = True, plugins: Sequence[str] = ()) -> Iterator[Registry]:
+    """Within the ``with`` block, a fresh registry is the process-wide one and discovery
+    sees only the selected entry points; both are restored on exit.
+
+    Parameters
+    ----------
+    builtins
+        Load occstudio's own loaders, computations and exporters.
+    plugins
+        Names of installed entry points (group ``occstudio.plugins``) to load as well.
+
+    Yields
+    ------
+    Registry
+        The registry that :func:`~occstudio.plugins.registry.get_registry` returns
+        inside the block.
+    """
+    eps = _selected_entry_points(builtins, plugins)
+    saved_metadata = _registry_module.metadata
+    previous = _registry_module._registry
+    _registry_module.metadata = _IsolatedMetadata(eps)  # type: ignore[assignment]
+    try:
+        reg = Registry()
+        reg.discover()
+        reset_registry(reg)
+        yield reg
+    finally:
+        _registry_module.metadata = saved_metadata
+        reset_registry(previous)
+
+
 @pytest.fixture
-def isolated_registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
+def isolated_registry(request: pytest.FixtureRequest) -> Iterator[Registry]:
     """A fresh registry, installed as the process-wide one for the duration of the test.
 
     Loads occstudio's builtins unless the test is marked
@@ -283,13 +318,5 @@ def isolated_registry(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     unknown = set(kwargs) - {"builtins", "plugins"}
     if unknown:
         raise TypeError(f"{MARKER}: unknown argument(s) {', '.join(sorted(unknown))}")
-    eps = _selected_entry_points(bool(kwargs.get("builtins", True)), tuple(kwargs.get("plugins", ())))
-    monkeypatch.setattr(_registry_module, "metadata", _IsolatedMetadata(eps))
-    previous = _registry_module._registry
-    reg = Registry()
-    reg.discover()
-    reset_registry(reg)
-    try:
+    with registry_isolation(bool(kwargs.get("builtins", True)), tuple(kwargs.get("plugins", ()))) as reg:
         yield reg
-    finally:
-        reset_registry(previous)

@@ -24,3 +24,17 @@ def register(registry: Registry) -> None:
         open="occstudio.io.files:open_file",
         patterns=("*.png", "*.jpg", "*.jpeg", "*.ply", "*.obj", "*.glb", "*.npy", "*.bin"),
     )
+    registry.add_loader(
+        id="occ3d",
+        name="Occ3D-nuScenes ground truth / predictions",
+        sniff="occstudio.io.occ3d:sniff",
+        open="occstudio.io.occ3d:open_occ3d",
+        patterns=("labels.npz", "*.npz"),
+    )
+    registry.add_loader(
+        id="occgen",
+        name="OccGen / LeRobot trajectory",
+        sniff="occstudio.io.occgen:sniff",
+        open="occstudio.io.occgen:open_trajectory",
+        patterns=("info.json", "*.parquet"),
+    )

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from occstudio.io.opening import open_dataset
-from occstudio.plugins.registry import Registry, get_registry
+from occstudio.plugins.registry import Registry, get_registry, reset_registry
 from occstudio.testing import (
     PluginLoadError,
     fake_entry_point,
     installed_entry_points,
     load_plugin_for_test,
     make_isolated_registry,
+    registry_isolation,
 )
 
 pytest_plugins = ["occstudio.testing"]
@@ -65,17 +66,19 @@ def test_marker_gives_an_empty_registry(isolated_registry):
     assert isolated_registry.loaders == {} and isolated_registry.plugins == []
 
 
-def test_registry_is_restored_after_the_fixture():
+def test_isolation_restores_the_previous_registry_and_discovery():
     outer = Registry()
-    from occstudio.plugins.registry import reset_registry
-
     reset_registry(outer)
     try:
-        result = subprocess.run(  # the fixture's teardown, driven in-process by pytest
-            [sys.executable, "-c", "import occstudio.testing"], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stderr
+        with registry_isolation(builtins=False) as inner:
+            assert get_registry() is inner
+            probe = Registry()
+            probe.discover()
+            assert probe.plugins == []
         assert get_registry() is outer
+        probe = Registry()
+        probe.discover()  # the real installed entry points again
+        assert any(p.name == "occstudio" for p in probe.plugins)
     finally:
         reset_registry(None)
 
