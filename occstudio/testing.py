@@ -1,8 +1,11 @@
 """Test helpers for plugin authors: an isolated plugin registry and fake entry points.
 
-Enable them in a test module (or in the root ``conftest.py`` of a plugin's repository)::
+Enable them in the ``conftest.py`` of your tests folder (or with ``pytest -p
+occstudio.testing``)::
 
     pytest_plugins = ["occstudio.testing"]
+
+and use them in a test::
 
     def test_my_loader(isolated_registry):
         isolated_registry.load_plugin("my-plugin", my_plugin.register)
@@ -20,6 +23,8 @@ What is provided
     ``builtins`` loads occstudio's own specs (default ``True``), ``plugins`` names
     *installed* entry points of the group ``occstudio.plugins`` to load as well (to
     check a package's real entry-point declaration).
+``empty_registry`` (fixture)
+    The same with nothing loaded, not even occstudio's builtins.
 :func:`make_isolated_registry`, :func:`registry_isolation`
     The same registry without pytest (a plain registry, and a ``with`` block that makes
     it the process-wide one).
@@ -30,14 +35,16 @@ What is provided
     An object that behaves like an ``importlib.metadata.EntryPoint`` for
     :meth:`Registry.discover`.
 
-This module imports neither Qt nor VTK.
+A ``pytest_plugins`` line in a test module works too, but then the
+``occstudio_registry`` marker is registered only after that module is imported (pytest
+warns about an unknown mark). This module imports neither Qt nor VTK.
 """
 
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -51,6 +58,7 @@ __all__ = [
     "FakeEntryPoint",
     "PluginLoadError",
     "builtins_entry_point",
+    "empty_registry",
     "fake_entry_point",
     "installed_entry_points",
     "isolated_registry",
@@ -319,4 +327,11 @@ def isolated_registry(request: pytest.FixtureRequest) -> Iterator[Registry]:
     if unknown:
         raise TypeError(f"{MARKER}: unknown argument(s) {', '.join(sorted(unknown))}")
     with registry_isolation(bool(kwargs.get("builtins", True)), tuple(kwargs.get("plugins", ()))) as reg:
+        yield reg
+
+
+@pytest.fixture
+def empty_registry() -> Iterator[Registry]:
+    """Like ``isolated_registry`` but with nothing loaded, not even occstudio's builtins."""
+    with registry_isolation(builtins=False) as reg:
         yield reg

@@ -23,6 +23,7 @@ def make_offscreen_plotter(
     size: tuple[int, int] = (512, 512),
     *,
     lighting: str | None = "light kit",
+    shape: tuple[int, int] = (1, 1),
 ) -> pv.Plotter:
     """Create an off-screen :class:`pyvista.Plotter` without multi-sampling.
 
@@ -33,6 +34,9 @@ def make_offscreen_plotter(
     lighting
         pyvista's ``lighting`` option: ``"light kit"`` (default), ``"three lights"``
         or ``None`` for no lights (add your own, or draw unlit flat colours).
+    shape
+        ``(rows, columns)`` of sub-renderers (pyvista's ``shape``), drawn without
+        borders; each subplot gets its own lights.
 
     Returns
     -------
@@ -55,8 +59,9 @@ def make_offscreen_plotter(
     theme.load_theme(pv.global_theme)
     theme.multi_samples = 0
     theme.anti_aliasing = None
+    extra = {} if tuple(shape) == (1, 1) else {"shape": tuple(shape), "border": False}
     plotter = pv.Plotter(
-        off_screen=True, window_size=[width, height], lighting=lighting, theme=theme
+        off_screen=True, window_size=[width, height], lighting=lighting, theme=theme, **extra
     )
     plotter.render_window.SetMultiSamples(0)
     return plotter

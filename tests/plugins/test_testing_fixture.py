@@ -61,9 +61,9 @@ def test_discovery_inside_the_fixture_ignores_installed_plugins(isolated_registr
     assert [p.name for p in fresh.plugins] == ["occstudio"]
 
 
-@pytest.mark.occstudio_registry(builtins=False)
-def test_marker_gives_an_empty_registry(isolated_registry):
-    assert isolated_registry.loaders == {} and isolated_registry.plugins == []
+def test_empty_registry_has_nothing(empty_registry):
+    assert empty_registry.loaders == {} and empty_registry.plugins == []
+    assert get_registry() is empty_registry
 
 
 def test_isolation_restores_the_previous_registry_and_discovery():

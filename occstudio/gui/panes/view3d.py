@@ -72,15 +72,17 @@ class View3D(QWidget):
         self._place_axes()
 
     def _place_axes(self) -> None:
-        """Keep each orientation marker in its renderer's corner (markers use window coords)."""
+        """Show the orientation marker in the corner of each drawn renderer.
+
+        The marker's viewport is relative to its renderer's viewport in VTK 9.
+        """
         for i, renderer in enumerate(self.plotter.renderers):
             widget = getattr(renderer, "axes_widget", None)
             if widget is None:
                 continue
-            x0, y0, x1, _ = renderer.GetViewport()
-            width = 0.16 if self.split else 0.10
-            widget.SetViewport(x0, y0, x0 + width, 0.22)
-            widget.SetEnabled(int(self._axes_visible and (i == 0 or self.split)))
+            widget.SetViewport(0.0, 0.0, 0.35 if self.split else 0.2, 0.2)
+            # the cameras are linked: one marker (in the left view) tells the orientation of both
+            widget.SetEnabled(int(self._axes_visible and i == 0))
 
     def _show_empty_text(self) -> None:
         self.plotter.subplot(0, 0)
@@ -141,6 +143,7 @@ class View3D(QWidget):
             cam.elevation = 20
             cam.azimuth = 30
             self.plotter.renderers[0].ResetCamera(bounds)
+            cam.zoom(1.4)
         self.render()
 
     def set_axes_visible(self, visible: bool) -> None:
