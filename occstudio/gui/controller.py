@@ -13,7 +13,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from occstudio.builtins.mesh_eval import DEFAULT_PARAMS, evaluate_samples
-from occstudio.core.dataset import Dataset
+from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, load_occupancy_content
+from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.document import Document
 from occstudio.gui.jobs import Job, JobManager
 from occstudio.gui.notifications import Notifications
@@ -52,6 +53,8 @@ class StudioController(QObject):
         self.document = Document()
         self.metric_params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.content: dict[str, Any] | None = None
+        self.cache = SampleCache(2 << 30)
+        self.visibility = "all"
 
     # datasets -----------------------------------------------------------
     def open_path(self, path: str | Path) -> Job:
@@ -62,6 +65,7 @@ class StudioController(QObject):
         )
 
     def _dataset_loaded(self, dataset: Dataset) -> None:
+        self.cache.clear()
         self.document.set_dataset(dataset)
         for warning in dataset.warnings:
             self.notifications.warning(warning)
@@ -78,19 +82,31 @@ class StudioController(QObject):
         if sample_id is None or self.document.dataset is None:
             return None
         self.document.set_current(sample_id)
-        sample = self.document.dataset.get(sample_id)
+        dataset = self.document.dataset
+        sample = dataset.get(sample_id)
+        if dataset.format in OCCUPANCY_FORMATS:
+            return self.jobs.submit(
+                f"Read {sample_id}", load_occupancy_content, dataset, sample, self.cache, self.visibility,
+                key="content", on_result=self._content_loaded,
+            )
         prediction = self.document.predictions.get(sample_id)
         return self.jobs.submit(
             f"Read {sample_id}", load_sample_content, sample, prediction,
             key="content", on_result=self._content_loaded,
         )
 
+    def set_visibility_filter(self, visibility: str) -> None:
+        """Show all voxels, or only camera- / LiDAR-visible ones, and reload."""
+        self.visibility = visibility
+        self.reload_current()
+
     def _content_loaded(self, content: dict[str, Any]) -> None:
         if content["id"] != self.document.current_id:
             return
-        content["gt_poly"] = mesh_to_polydata(content["gt_mesh"]) if content["gt_mesh"] is not None else None
-        pred = content["prediction_mesh"]
-        content["prediction_poly"] = mesh_to_polydata(pred) if pred is not None else None
+        if content.get("gt_poly") is None and content["gt_mesh"] is not None:
+            content["gt_poly"] = mesh_to_polydata(content["gt_mesh"])
+        if content.get("prediction_poly") is None and content["prediction_mesh"] is not None:
+            content["prediction_poly"] = mesh_to_polydata(content["prediction_mesh"])
         for error in content["errors"]:
             self.notifications.error(error)
         self.content = content

@@ -6,23 +6,27 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from occstudio import __version__
+from occstudio.builtins.occupancy_view import labelset_named
 from occstudio.gui import settings as app_settings
 from occstudio.gui.actions import build_actions
 from occstudio.gui.controller import StudioController
 from occstudio.gui.dialogs.plugins import PluginsDialog
 from occstudio.gui.docks.jobs import JobsDock
+from occstudio.gui.docks.legend import LegendWidget
 from occstudio.gui.docks.log import LogDock
 from occstudio.gui.docks.metrics import MetricsDock
 from occstudio.gui.docks.sample_browser import SampleBrowser
 from occstudio.gui.jobs import JobManager
 from occstudio.gui.notifications import Notification, Notifications
 from occstudio.gui.panes.sample_view import SampleView
+from occstudio.gui.panes.timeline import Timeline
 from occstudio.gui.panes.view3d import View3D
 from occstudio.plugins.registry import get_registry
+from occstudio.render.voxels import apply_class_visibility
 
 OPEN_FILTER = (
     "Datasets and files (*.json *.jsonl *.png *.jpg *.jpeg *.ply *.obj *.glb *.npy *.bin *.npz);;All files (*)"
@@ -50,14 +54,23 @@ class MainWindow(QMainWindow):
         self.sample_view = SampleView()
         self.view3d = View3D()
         self.sample_view.set_side_widget(self.view3d)
-        self.setCentralWidget(self.sample_view)
+        self.timeline = Timeline()
+        self.timeline.setVisible(False)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.addWidget(self.sample_view, 1)
+        central_layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
         self.browser = SampleBrowser()
+        self.legend = LegendWidget()
         self.jobs_dock_widget = JobsDock(self.jobs)
         self.metrics_dock_widget = MetricsDock()
         self.log_dock_widget = LogDock(self.notifications)
         self.docks: dict[str, QDockWidget] = {}
         for name, title, widget, area in (
             ("samples", "Samples", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("classes", "Classes", self.legend, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("jobs", "Jobs", self.jobs_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("metrics", "Metrics", self.metrics_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("log", "Log", self.log_dock_widget, Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -112,6 +125,19 @@ class MainWindow(QMainWindow):
         view_menu.addActions([a["next_sample"], a["previous_sample"]])
         view_menu.addSeparator()
         view_menu.addActions([a["reset_camera"], a["toggle_axes"]])
+        voxel_menu = view_menu.addMenu("&Voxels")
+        self.visibility_group = QActionGroup(self)
+        for key, text, tip in (
+            ("all", "All occupied voxels", "Show every occupied voxel"),
+            ("camera", "Camera-visible only", "Show only voxels the cameras see (mask_camera)"),
+            ("lidar", "LiDAR-visible only", "Show only voxels the LiDAR sees (mask_lidar)"),
+        ):
+            action = voxel_menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(key == "all")
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, k=key: self.controller.set_visibility_filter(k))
+            self.visibility_group.addAction(action)
         view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -129,6 +155,8 @@ class MainWindow(QMainWindow):
         c.content_ready.connect(self._show_content)
         c.metrics_ready.connect(self._show_metrics)
         self.metrics_dock_widget.sample_activated.connect(self.browser.select)
+        self.legend.hidden_changed.connect(self._apply_hidden_classes)
+        self.timeline.frame_changed.connect(self._timeline_moved)
         self.jobs.running_count_changed.connect(self._show_job_count)
         self.jobs.error.connect(lambda title, msg, details: self.notifications.error(f"{title}: {msg}", details))
         self.notifications.posted.connect(self._show_notification)
@@ -138,6 +166,10 @@ class MainWindow(QMainWindow):
         self.sample_view.clear()
         self.metrics_dock_widget.clear()
         self.browser.set_dataset(dataset)
+        sequence = dataset.format == "occgen" or bool(dataset.meta.get("sequence"))
+        self.timeline.set_playing(False)
+        self.timeline.set_length(len(dataset) if sequence else 0)
+        self.timeline.setVisible(sequence)
         self.setWindowTitle(f"{dataset.source.name} — occstudio")
         app_settings.add_recent_file(dataset.source)
         if dataset.samples and self._pending_sample is None:
@@ -147,12 +179,45 @@ class MainWindow(QMainWindow):
             self._pending_sample = None
 
     def _show_content(self, content: dict[str, Any]) -> None:
+        titles = content.get("titles", {})
+        self.sample_view.scene_pane.set_title(titles.get("image", "Scene + mask"))
+        self.sample_view.object_pane.set_title(titles.get("object", "Visible object"))
         self.sample_view.set_content(content)
-        pred_title = "Prediction"
+        pred_title = titles.get("prediction", "Prediction")
         if content.get("prediction_path") is not None:
-            pred_title = f"Prediction ({Path(content['prediction_path']).name})"
-        self.view3d.set_meshes(content.get("gt_poly"), content.get("prediction_poly"), "GT", pred_title)
+            pred_title = f"{pred_title} ({Path(content['prediction_path']).name})"
+        labelset = labelset_named(content.get("voxel_labelset"))
+        self.legend.set_classes(labelset, content.get("voxel_classes", {}))
+        self._apply_hidden_classes(self.legend.hidden(), render=False, content=content)
+        same_kind = self._shown_kind == (content.get("voxel_labelset"), self.controller.document.dataset)
+        self.view3d.set_meshes(
+            content.get("gt_poly"), content.get("prediction_poly"), titles.get("gt", "GT"), pred_title,
+            reset_camera=not same_kind,
+        )
+        self._shown_kind = (content.get("voxel_labelset"), self.controller.document.dataset)
         self.view3d.title.setText(f"3D · {content['id']}")
+        if self.timeline.isVisible():
+            dataset = self.controller.document.dataset
+            self.timeline.set_frame(dataset.index_of(content["id"]))
+            self.timeline.frame_shown()
+
+    _shown_kind: tuple = (None, None)
+
+    def _apply_hidden_classes(self, hidden: set, render: bool = True, content: dict | None = None) -> None:
+        content = content if content is not None else self.controller.content
+        if not content or content.get("voxel_labelset") is None:
+            return
+        for key in ("gt_poly", "prediction_poly"):
+            poly = content.get(key)
+            if poly is not None and poly.n_cells and "label" in poly.cell_data:
+                apply_class_visibility(poly, hidden)
+        if render:
+            self.view3d.render()
+
+    def _timeline_moved(self, index: int) -> None:
+        dataset = self.controller.document.dataset
+        if dataset is not None and 0 <= index < len(dataset):
+            self.browser.select(dataset.samples[index].id)
 
     def _show_metrics(self, sample_id: str, values: dict[str, Any]) -> None:
         self.metrics_dock_widget.set_metrics(sample_id, values)

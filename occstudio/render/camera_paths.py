@@ -113,6 +113,51 @@ def fit_distance(radius: float, view_angle: float = DEFAULT_VIEW_ANGLE, aspect: 
     return max(float(radius), 1e-9) / math.sin(half)
 
 
+def fit_distance_to_points(
+    points: np.ndarray,
+    center: Sequence[float],
+    view_dirs: np.ndarray,
+    view_ups: np.ndarray,
+    view_angle: float = DEFAULT_VIEW_ANGLE,
+    aspect: float = 1.0,
+) -> float:
+    """The smallest camera distance from ``center`` at which every point is in view in every pose.
+
+    Parameters
+    ----------
+    points
+        N×3 points that must stay visible (mesh vertices, bounding-box corners).
+    center
+        The focal point.
+    view_dirs
+        F×3 unit vectors from ``center`` towards the camera, one per pose.
+    view_ups
+        F×3 view-up vectors.
+    view_angle
+        Vertical view angle, degrees.
+    aspect
+        Viewport width / height.
+
+    Notes
+    -----
+    A point at offset ``q`` from the centre, seen from ``center + d·v``, lies at depth
+    ``d − q·v`` and at lateral offsets ``q·r`` and ``q·u``; it is inside the frustum when
+    both offsets are within ``depth·tan(half-angle)``, which gives a lower bound on ``d``
+    per point and pose. Using one distance for all poses keeps an orbit from "breathing".
+    """
+    tan_v = math.tan(math.radians(view_angle) / 2)
+    tan_h = tan_v * aspect
+    q = np.asarray(points, dtype=float).reshape(-1, 3) - np.asarray(center, dtype=float)
+    v = np.asarray(view_dirs, dtype=float).reshape(-1, 3)
+    up = np.asarray(view_ups, dtype=float).reshape(-1, 3)
+    right = np.cross(up, v)
+    right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-12)
+    true_up = np.cross(v, right)
+    depth = q @ v.T  # (N, F): how far towards the camera each point sits
+    need = depth + np.maximum(np.abs(q @ right.T) / tan_h, np.abs(q @ true_up.T) / tan_v)
+    return float(max(need.max(), 1e-9))
+
+
 def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two unit vectors spanning the plane normal to ``up`` (the orbit's ground plane)."""
     # z-up: azimuth 0 on +x, turning towards +y; y-up: 0 on +z, turning towards +x
@@ -284,6 +329,8 @@ def camera_path(
     up: str | Sequence[float] = "z",
     radius_factor: float = 1.0,
     view_angle: float = DEFAULT_VIEW_ANGLE,
+    points: np.ndarray | None = None,
+    margin: float = 1.08,
 ) -> list[CameraPose]:
     """The poses of one clip.
 
@@ -308,6 +355,13 @@ def camera_path(
         Multiplies the fitting distance (> 1 leaves more margin).
     view_angle
         Vertical view angle in degrees.
+    points
+        Points that must stay in view (e.g. a subsample of the mesh vertices). With
+        them, orbit and plain fixed cameras use the tightest distance that keeps every
+        point inside the view in every frame, times ``margin``; without them, the
+        distance that fits the bounding sphere of ``bounds``.
+    margin
+        Extra distance factor over the tight fit (only with ``points``).
     """
     if isinstance(spec, CameraPose):
         return fixed_path(spec, frames)
@@ -321,6 +375,13 @@ def camera_path(
     if not radius_factor > 0:
         raise ValueError(f"radius factor must be positive, got {radius_factor}")
     center, radius = bounding_sphere(bounds)
-    distance = fit_distance(radius, view_angle, aspect) * radius_factor
-    path = orbit_path(center, distance, frames if parsed.kind == "orbit" else 1, elevation, up)
+    n = frames if parsed.kind == "orbit" else 1
+    if points is not None and len(points):
+        unit = orbit_path(center, 1.0, n, elevation, up)
+        dirs = np.array([p.position for p in unit]) - center
+        ups = np.array([p.view_up for p in unit])
+        distance = fit_distance_to_points(points, center, dirs, ups, view_angle, aspect) * margin
+    else:
+        distance = fit_distance(radius, view_angle, aspect)
+    path = orbit_path(center, distance * radius_factor, n, elevation, up)
     return path if parsed.kind == "orbit" else fixed_path(path[0], frames)

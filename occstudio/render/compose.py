@@ -154,15 +154,21 @@ def draw_text(
     draw = ImageDraw.Draw(image)
     font = get_font(size)
     text = elide(text, size, max(1, rect.w - 2 * padding))
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    tw, th = right - left, bottom - top
+    left, _, right, _ = draw.textbbox((0, 0), text, font=font)
+    tw = right - left
     if align == "left":
         x = padding - left
     elif align == "right":
         x = rect.w - padding - tw - left
     else:
         x = (rect.w - tw) // 2 - left
-    y = (rect.h - th) // 2 - top
+    # centre the font's line box (not the glyphs), so titles with and without
+    # descenders share one baseline
+    try:
+        ascent, descent = font.getmetrics()  # type: ignore[union-attr]
+    except AttributeError:
+        ascent, descent = size, 0
+    y = (rect.h - (ascent + descent)) // 2
     draw.text((x, y), text, font=font, fill=tuple(color))
     region[:] = np.asarray(image)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pyvista as pv
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from pyvista.plotting.tools import create_axes_marker
 from pyvistaqt import QtInteractor
+from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
 
 _BACKGROUND = "#f4f5f7"
 
@@ -51,9 +53,7 @@ class View3D(QWidget):
         self._has_gt = False
         self._has_pred = False
         self._axes_visible = True
-        for i in range(2):
-            self.plotter.subplot(0, i)
-            self.plotter.add_axes(interactive=False)
+        self._axes_marker = self._make_axes_marker()
         self._set_split(False)
         self._show_empty_text()
 
@@ -71,18 +71,26 @@ class View3D(QWidget):
         self.split = split
         self._place_axes()
 
-    def _place_axes(self) -> None:
-        """Show the orientation marker in the corner of each drawn renderer.
+    def _make_axes_marker(self) -> vtkOrientationMarkerWidget:
+        """One orientation marker tied to the left renderer (the cameras are linked).
 
-        The marker's viewport is relative to its renderer's viewport in VTK 9.
+        Made by hand so that its renderer is set before it is enabled (VTK places it
+        relative to the renderer it had when enabled).
         """
-        for i, renderer in enumerate(self.plotter.renderers):
-            widget = getattr(renderer, "axes_widget", None)
-            if widget is None:
-                continue
-            widget.SetViewport(0.0, 0.0, 0.35 if self.split else 0.2, 0.2)
-            # the cameras are linked: one marker (in the left view) tells the orientation of both
-            widget.SetEnabled(int(self._axes_visible and i == 0))
+        widget = vtkOrientationMarkerWidget()
+        widget.SetOrientationMarker(create_axes_marker(line_width=2))
+        widget.SetInteractor(self.plotter.iren.interactor)
+        widget.SetCurrentRenderer(self.plotter.renderers[0])
+        return widget
+
+    def _place_axes(self) -> None:
+        """Re-seat the marker in the left renderer's corner after a layout change."""
+        widget = self._axes_marker
+        widget.SetEnabled(0)
+        widget.SetViewport(0.0, 0.0, 0.3 if self.split else 0.16, 0.22)
+        if self._axes_visible:
+            widget.SetEnabled(1)
+            widget.SetInteractive(0)
 
     def _show_empty_text(self) -> None:
         self.plotter.subplot(0, 0)
@@ -117,7 +125,9 @@ class View3D(QWidget):
 
     def _add(self, mesh: pv.DataSet) -> None:
         kwargs: dict = {"name": "mesh", "reset_camera": False, "render": False}
-        if "rgb" in mesh.point_data:
+        if "rgba" in mesh.cell_data:  # voxel surfaces coloured by class
+            kwargs.update(scalars="rgba", rgb=True, preference="cell")
+        elif "rgb" in mesh.point_data:
             kwargs.update(scalars="rgb", rgb=True)
         else:
             kwargs.update(color="#9fb3c8")
@@ -168,4 +178,6 @@ class View3D(QWidget):
 
     def close_view(self) -> None:
         """Release the render window (call before the widget is destroyed)."""
+        self._axes_marker.SetEnabled(0)
+        self._axes_marker.SetInteractor(None)
         self.plotter.close()

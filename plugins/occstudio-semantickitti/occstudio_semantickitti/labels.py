@@ -10,7 +10,6 @@ voxels to ignore (e.g. those in ``<frame>.invalid``).
 from __future__ import annotations
 
 import numpy as np
-
 from occstudio.core.labels import LabelSet
 
 #: Names of the 20 learning classes, index = learning id.

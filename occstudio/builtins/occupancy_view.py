@@ -1,0 +1,157 @@
+"""What the studio shows for occupancy samples (Occ3D frames, OccGen trajectory frames).
+
+Runs on a worker thread: reads the arrays and builds detached pyvista meshes (voxel
+surfaces, trajectory polyline) that the GUI thread only adds to its plotter. The
+result uses the same keys as :func:`occstudio.io.sample_content.load_sample_content`
+plus ``voxel_labelset``, ``voxel_classes`` (class id → voxel count) and ``layers``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyvista as pv
+
+from occstudio.core.dataset import Dataset, SampleCache
+from occstudio.core.errors import OccStudioError
+from occstudio.core.geometry import GridSpec
+from occstudio.core.jobs import Progress, ensure_progress
+from occstudio.core.labels import LABEL_SETS, OCC3D, OCCGEN
+from occstudio.core.sample import Sample
+from occstudio.io.images import read_image
+from occstudio.io.occ3d import read_labels_npz, read_prediction_npz
+from occstudio.io.occgen import read_depth_png, read_occ_sequence
+from occstudio.render.voxels import sparse_voxel_surface, voxel_surface
+
+#: Formats whose samples this module shows.
+OCCUPANCY_FORMATS = ("occ3d", "occgen")
+
+VISIBILITY_FILTERS = ("all", "camera", "lidar")
+
+
+def _base_content(sample: Sample) -> dict[str, Any]:
+    return {
+        "id": sample.id, "image": None, "mask": None, "obs_object_image": None,
+        "prior_images": [], "prior_text": sample.text.get("task", "") or sample.text.get("prior_text", ""),
+        "gt_images": [], "gt_mesh": None, "prediction_mesh": None, "prediction_path": None,
+        "missing": list(sample.missing), "errors": list(sample.errors),
+        "gt_poly": None, "prediction_poly": None, "voxel_labelset": None, "voxel_classes": {},
+        "titles": {},
+    }
+
+
+def _class_counts(labels: np.ndarray, keep: np.ndarray) -> dict[int, int]:
+    counts = np.bincount(labels[keep].ravel(), minlength=1)
+    return {int(c): int(n) for c, n in enumerate(counts) if n}
+
+
+def load_occ3d_view(sample: Sample, visibility: str = "all", progress: Progress | None = None) -> dict[str, Any]:
+    """Voxel surfaces of an Occ3D sample's GT (and prediction when present)."""
+    progress = ensure_progress(progress)
+    progress.start(3, "reading labels")
+    content = _base_content(sample)
+    content["voxel_labelset"] = OCC3D.name
+    grid = GridSpec.occ3d()
+    arrays: dict[str, np.ndarray] = {}
+    if (path := sample.path("labels")) is not None:
+        arrays = read_labels_npz(path)
+    pred = read_prediction_npz(p) if (p := sample.path("prediction")) is not None else None
+    progress.advance(message="building voxel surfaces")
+    visible = None
+    if visibility != "all" and f"mask_{visibility}" in arrays:
+        visible = arrays[f"mask_{visibility}"].astype(bool)
+    free = np.isin(arrays["semantics"], (17, 255)) if "semantics" in arrays else None
+    if "semantics" in arrays:
+        keep = ~free if visible is None else (~free & visible)
+        content["voxel_classes"] = _class_counts(arrays["semantics"], keep)
+        content["gt_poly"] = voxel_surface(arrays["semantics"], grid, OCC3D, visible=visible)
+        content["titles"]["gt"] = "GT occupancy" + ("" if visible is None else f" ({visibility}-visible)")
+    if pred is not None:
+        content["prediction_poly"] = voxel_surface(pred, grid, OCC3D, visible=visible)
+        content["prediction_path"] = sample.path("prediction")
+        if not content["voxel_classes"]:
+            content["voxel_classes"] = _class_counts(pred, ~np.isin(pred, (17, 255)))
+        content["titles"]["prediction"] = "Prediction"
+        if content["gt_poly"] is None:  # a prediction folder opened on its own
+            content["gt_poly"], content["prediction_poly"] = content["prediction_poly"], None
+            content["titles"]["gt"] = "Prediction"
+    progress.advance()
+    return content
+
+
+def _occgen_sequence(dataset: Dataset, cache: SampleCache) -> Any:
+    path = dataset.meta.get("paths", {}).get("occ_sequence")
+    if path is None:
+        return None
+    return cache.get_or_load(("occ_sequence", str(path)), lambda: read_occ_sequence(path)[0])
+
+
+def trajectory_polyline(dataset: Dataset) -> pv.PolyData | None:
+    """The camera centres of a sequence's frames as one polyline (``None`` if < 2)."""
+    centres = [np.asarray(s.meta["pose_cv"])[:3, 3] for s in dataset.samples if "pose_cv" in s.meta]
+    if len(centres) < 2:
+        return None
+    return pv.lines_from_points(np.asarray(centres, dtype=np.float32))
+
+
+def load_occgen_view(
+    dataset: Dataset, sample: Sample, cache: SampleCache, progress: Progress | None = None
+) -> dict[str, Any]:
+    """RGB and depth frames plus the frame's visible occupied voxels (OccGen)."""
+    progress = ensure_progress(progress)
+    progress.start(3, "reading frame")
+    content = _base_content(sample)
+    content["voxel_labelset"] = OCCGEN.name
+    if (p := sample.path("rgb")) is not None and p.is_file():
+        content["image"] = read_image(p)
+    if (p := sample.path("depth")) is not None and p.is_file():
+        depth = read_depth_png(p)
+        valid = depth > 0
+        norm = np.zeros(depth.shape, np.float32)
+        if valid.any():
+            lo, hi = np.percentile(depth[valid], [1, 99])
+            norm[valid] = np.clip((depth[valid] - lo) / max(hi - lo, 1e-6), 0, 1)
+        from occstudio.core.labels import height_colormap
+
+        rgb = height_colormap(1.0 - norm, 0.0, 1.0)[..., :3]
+        rgb[~valid] = 0
+        content["obs_object_image"] = rgb
+    content["titles"] = {"image": "RGB frame", "object": "Depth (near = red)"}
+    progress.advance(message="building voxels")
+    seq = _occgen_sequence(dataset, cache)
+    frame = int(sample.meta.get("index", dataset.index_of(sample.id)))
+    if seq is not None and frame < seq.n_frames:
+        grid: GridSpec = dataset.meta.get("grid") or GridSpec.occgen()
+        flat = seq.frame(frame)
+        content["gt_poly"] = sparse_voxel_surface(flat, grid)
+        content["voxel_classes"] = {1: int(len(flat))}
+        content["titles"]["gt"] = f"Occupancy, frame {frame} (camera frame)"
+    elif seq is not None:
+        content["errors"].append(f"occ_sequence.npz has {seq.n_frames} frames: no occupancy for frame {frame}")
+    progress.advance()
+    return content
+
+
+def load_occupancy_content(
+    dataset: Dataset,
+    sample: Sample,
+    cache: SampleCache,
+    visibility: str = "all",
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The content of an occupancy sample, dispatched on the dataset's format."""
+    if dataset.format == "occ3d":
+        return load_occ3d_view(sample, visibility, progress)
+    if dataset.format == "occgen":
+        return load_occgen_view(dataset, sample, cache, progress)
+    raise OccStudioError(f"{dataset.format}: not an occupancy format")
+
+
+def labelset_named(name: str | None):  # -> LabelSet | None
+    """The :class:`LabelSet` called ``name``."""
+    return LABEL_SETS.get(name) if name else None
+
+
+__all__ = ["OCCUPANCY_FORMATS", "VISIBILITY_FILTERS", "load_occupancy_content", "trajectory_polyline",
+           "labelset_named"]

@@ -1,0 +1,95 @@
+"""Occupancy samples in the window: voxel surfaces, class legend show/hide, timeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from occstudio.io.occgen import write_occ_sequence
+
+
+def write_occ3d(root, n_frames=2):
+    rng = np.random.default_rng(1)
+    for i in range(n_frames):
+        sem = np.full((200, 200, 16), 17, np.uint8)
+        sem[:, :, 0] = 11  # driveable surface
+        sem[90:100, 90:95, 1:3] = 4  # a car
+        sem[rng.integers(0, 200, 50), rng.integers(0, 200, 50), 3] = 16
+        folder = root / "gts" / "scene-0001" / f"token{i}"
+        folder.mkdir(parents=True)
+        cam = np.ones_like(sem)
+        cam[:100] = 0
+        np.savez_compressed(folder / "labels.npz", semantics=sem, mask_lidar=np.ones_like(sem), mask_camera=cam)
+    return root
+
+
+def wait_content(qtbot, w, sample_id=None):
+    qtbot.waitUntil(lambda: w.controller.content is not None and not w.jobs.running()
+                    and (sample_id is None or w.controller.content["id"] == sample_id), timeout=30000)
+
+
+def test_occ3d_voxels_legend_toggle_without_rebuild(qtbot, main_window, tmp_path):
+    w = main_window
+    w.open_path(write_occ3d(tmp_path / "occ"))
+    wait_content(qtbot, w)
+    poly = w.controller.content["gt_poly"]
+    assert poly is not None and poly.n_cells > 0
+    assert set(w.legend.class_ids()) == {4, 11, 16}
+    n_cells = poly.n_cells
+    w.legend.set_hidden({11})
+    # same mesh object, same cell count: hidden cells are collapsed in place, not rebuilt
+    assert w.controller.content["gt_poly"] is poly and poly.n_cells == n_cells
+    pts = poly.points[poly.cell_data["corners"][poly.cell_data["label"] == 11]]
+    ids = np.asarray(poly.faces).reshape(-1, 5)[poly.cell_data["label"] == 11, 1:]
+    assert (ids == ids[:, :1]).all(), "hidden quads must collapse to one point"
+    assert pts.size  # the original corners are kept to restore them
+    w.legend.set_hidden(set())
+    ids = np.asarray(poly.faces).reshape(-1, 5)[poly.cell_data["label"] == 11, 1:]
+    assert not (ids == ids[:, :1]).all()
+
+
+def test_camera_visible_filter_reduces_voxels(qtbot, main_window, tmp_path):
+    w = main_window
+    w.open_path(write_occ3d(tmp_path / "occ"))
+    wait_content(qtbot, w)
+    all_count = sum(w.controller.content["voxel_classes"].values())
+    w.controller.content = None
+    w.controller.set_visibility_filter("camera")
+    wait_content(qtbot, w)
+    cam_count = sum(w.controller.content["voxel_classes"].values())
+    assert 0 < cam_count < all_count
+
+
+@pytest.fixture
+def occgen_root(tmp_path, shared_data):
+    """The real OccGen trajectory (read-only; nothing is written to it)."""
+    return shared_data / "occgen" / "trajectory_1"
+
+
+def test_occgen_timeline_steps_frames(qtbot, main_window, occgen_root):
+    w = main_window
+    w.open_path(occgen_root)
+    wait_content(qtbot, w, "frame_000000")
+    assert w.timeline.isVisible() and w.timeline.slider.maximum() == 51
+    assert w.controller.content["gt_poly"].n_cells > 0
+    assert w.sample_view.scene_pane.has_image()
+    w.timeline.step(1)
+    wait_content(qtbot, w, "frame_000001")
+    assert w.browser.current_id() == "frame_000001"
+    w.timeline.set_playing(True)
+    qtbot.waitUntil(lambda: w.controller.content["id"] >= "frame_000003", timeout=30000)
+    w.timeline.set_playing(False)
+
+
+def test_occ_sequence_written_by_us_is_shown(qtbot, main_window, occgen_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "traj"
+    shutil.copytree(occgen_root, root, ignore=shutil.ignore_patterns("*.mp4", "observation.images.*"))
+    seq = root / "videos" / "chunk-000" / "observation.occ.view" / "occ_sequence.npz"
+    frames = [np.arange(1000, 1000 + 50 * (t + 1), dtype=np.int64) for t in range(52)]
+    write_occ_sequence(seq, frames, 400 ** 3)
+    w = main_window
+    w.open_path(root)
+    wait_content(qtbot, w, "frame_000000")
+    assert w.legend.title.text().endswith("50 voxels")
