@@ -10,7 +10,7 @@ from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from occstudio import __version__
-from occstudio.builtins.occupancy_view import labelset_named
+from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, labelset_named
 from occstudio.gui import settings as app_settings
 from occstudio.gui.actions import build_actions
 from occstudio.gui.controller import StudioController
@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_playing(False)
         self.timeline.set_length(len(dataset) if sequence else 0)
         self.timeline.setVisible(sequence)
+        self.docks["classes"].setVisible(dataset.format in OCCUPANCY_FORMATS)
         self.setWindowTitle(f"{dataset.source.name} — occstudio")
         app_settings.add_recent_file(dataset.source)
         if dataset.samples and self._pending_sample is None:
@@ -189,12 +190,14 @@ class MainWindow(QMainWindow):
         labelset = labelset_named(content.get("voxel_labelset"))
         self.legend.set_classes(labelset, content.get("voxel_classes", {}))
         self._apply_hidden_classes(self.legend.hidden(), render=False, content=content)
-        same_kind = self._shown_kind == (content.get("voxel_labelset"), self.controller.document.dataset)
+        # keep the camera while stepping through a sequence; fit it to each new object otherwise
+        split = content.get("prediction_poly") is not None
+        keep_camera = self.timeline.isVisible() and self._shown_kind == (self.controller.document.dataset, split)
         self.view3d.set_meshes(
             content.get("gt_poly"), content.get("prediction_poly"), titles.get("gt", "GT"), pred_title,
-            reset_camera=not same_kind,
+            reset_camera=not keep_camera,
         )
-        self._shown_kind = (content.get("voxel_labelset"), self.controller.document.dataset)
+        self._shown_kind = (self.controller.document.dataset, split)
         self.view3d.title.setText(f"3D · {content['id']}")
         if self.timeline.isVisible():
             dataset = self.controller.document.dataset

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -92,12 +93,29 @@ def _read_metrics(path: str | None) -> dict | None:
     return data
 
 
+def prefer_egl_without_display() -> None:
+    """On Linux with no X/Wayland display, ask VTK for its EGL window straight away.
+
+    VTK would try X first, print "bad X server connection" and then fall back to EGL;
+    this skips the attempt and the warning. A value already in the environment wins, and
+    where VTK has no EGL it falls back to what it has (OSMesa). Call before vtk creates
+    its first window; it is meant for the ``export-video`` process only.
+    """
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
 def run_export_video(args: argparse.Namespace) -> int:
     """Run ``export-video`` from parsed arguments; returns the exit status (130 when cancelled).
 
     User errors (:class:`~occstudio.core.errors.OccStudioError`) propagate to the caller,
     which prints them as one line.
     """
+    prefer_egl_without_display()
     from occstudio.core.jobs import Cancelled, CancelToken, TqdmProgress
     from occstudio.render.video import JsonLinesProgress, export_video
 

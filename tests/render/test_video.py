@@ -324,3 +324,41 @@ def test_cli_glue_json_progress(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["export-video", str(dataset), "--size", "big", "--out", str(out)])
     assert "size must look like" in capsys.readouterr().err
+
+
+_CLI = """
+import argparse, sys
+from occstudio.render.video_cli import add_export_video_parser, run_export_video
+parser = argparse.ArgumentParser(prog="occstudio")
+add_export_video_parser(parser.add_subparsers(dest="command"))
+sys.exit(run_export_video(parser.parse_args(sys.argv[1:])))
+"""
+
+
+def test_cli_process_cancelled_by_sigterm_removes_its_output(dataset, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI, "export-video", str(dataset), "--frames", "400", "--size", "160x96",
+         "--out", str(out_dir / "clip.mp4"), "--json-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )
+    try:
+        for line in proc.stdout:
+            if json.loads(line).get("done", 0) >= 1:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert json.loads(rest.splitlines()[-1]) == {"cancelled": True}
+    assert list(out_dir.iterdir()) == []
