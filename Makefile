@@ -65,7 +65,7 @@ test: setup lint
 	@$(XVFB) $(PY) -m pytest -q
 
 bench: setup
-	@$(PY) benchmarks/run_all.py
+	@$(XVFB) $(PY) benchmarks/run_all.py
 
 screenshot: setup
 	@$(XVFB) $(VENV)/bin/occstudio screenshot resources/demo --predictions resources/demo/predictions --out resources/screenshots/main_window.png

@@ -110,6 +110,7 @@ def load_sample_content(
         "prediction_path": prediction,
         "missing": list(sample.missing),
         "errors": errors,
+        "titles": {} if sample.path("gt_mesh") else {"gt": p.name if (p := sample.path("mesh") or sample.path("points")) else "GT"},
     }
 
 

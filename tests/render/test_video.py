@@ -362,3 +362,29 @@ def test_cli_process_cancelled_by_sigterm_removes_its_output(dataset, tmp_path):
             proc.kill()
     assert json.loads(rest.splitlines()[-1]) == {"cancelled": True}
     assert list(out_dir.iterdir()) == []
+
+
+def test_offscreen_plotter_with_subplots_has_no_msaa():
+    from occstudio.render.offscreen import make_offscreen_plotter
+
+    plotter = make_offscreen_plotter((64, 32), shape=(1, 2))
+    try:
+        assert len(plotter.renderers) == 2
+        assert plotter.render_window.GetMultiSamples() == 0
+    finally:
+        plotter.close()
+
+
+def test_demo_sample_image_pred_gt(demo_root, tmp_path):
+    out = tmp_path / "demo.mp4"
+    result = export_video(demo_root, out, sample_ids=["living_room/view_00"], layout="image-pred-gt",
+                          frames=6, fps=6, size=(192, 108))
+    assert result["warnings"] == []
+    frames, meta = _read_mp4(out)
+    assert len(frames) == 6 and meta["fps"] == pytest.approx(6)
+    image_rect, pred_rect, gt_rect = _content_rects((192, 108), "image-pred-gt")
+    for rect in (image_rect, pred_rect, gt_rect):
+        assert _region(frames[0], rect).std() > 10
+    for rect in (pred_rect, gt_rect):
+        assert np.abs(_region(frames[0], rect) - _region(frames[3], rect)).mean() > 5
+    assert np.abs(_region(frames[0], image_rect) - _region(frames[3], image_rect)).mean() < 2.5
