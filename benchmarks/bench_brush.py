@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=4096, help="mask side in pixels")
     parser.add_argument("--dabs", type=int, default=200, help="mouse positions in the stroke")
     parser.add_argument("--radius", type=float, default=12.0, help="brush radius in pixels")
-    parser.add_argument("--naive-dabs", type=int, default=30, help="dabs the naive brush is timed on")
+    parser.add_argument("--naive-dabs", type=int, default=10, help="dabs the naive brush is timed on")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (median reported)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -17,7 +17,7 @@ from typing import Any
 from occstudio import __version__
 from occstudio.core.errors import OccStudioError
 
-COMMANDS = ("gui", "info", "metrics", "screenshot", "plugins")
+COMMANDS = ("gui", "info", "metrics", "screenshot", "export-video", "plugins")
 
 
 class UsageError(OccStudioError):
@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--json", action="store_true", help="print the shown sample and pane regions as JSON")
+
+    from occstudio.render.video_cli import add_export_video_parser
+
+    add_export_video_parser(sub)
 
     p = sub.add_parser("plugins", help="installed plugins")
     psub = p.add_subparsers(dest="plugins_command", metavar="ACTION")
@@ -218,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_screenshot(args)
         if args.command == "plugins":
             return cmd_plugins(args)
+        if args.command == "export-video":
+            from occstudio.render.video_cli import run_export_video
+
+            return run_export_video(args)
         return cmd_gui(args)
     except (OccStudioError, OSError, ValueError) as exc:
         if args.debug:

@@ -88,9 +88,7 @@ class MaskEdit:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def from_change(
-        cls, before: np.ndarray, after: np.ndarray, layer: str | None = None
-    ) -> MaskEdit | None:
+    def from_change(cls, before: np.ndarray, after: np.ndarray, layer: str | None = None) -> MaskEdit | None:
         """The minimal edit turning ``before`` into ``after``.
 
         Parameters
@@ -305,9 +303,7 @@ def _as_points(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     return pts
 
 
-def _stroke_footprint(
-    shape: tuple[int, int], pts: np.ndarray, radius: float
-) -> tuple[Bbox, np.ndarray] | None:
+def _stroke_footprint(shape: tuple[int, int], pts: np.ndarray, radius: float) -> tuple[Bbox, np.ndarray] | None:
     """Pixels within ``radius`` of the polyline ``pts``, as (box, footprint) clipped to shape."""
     height, width = shape
     r2 = float(radius) ** 2 + _EPS
@@ -537,9 +533,7 @@ def fill_polygon(
 # ---------------------------------------------------------------------- flood fill
 
 
-def flood_fill(
-    mask: np.ndarray, y: int, x: int, value: Any, layer: str | None = None
-) -> MaskEdit | None:
+def flood_fill(mask: np.ndarray, y: int, x: int, value: Any, layer: str | None = None) -> MaskEdit | None:
     """Set the 4-connected region of pixels equal to ``mask[y, x]`` to ``value`` (in place).
 
     Parameters

@@ -276,7 +276,9 @@ def _amodal3r_pixels(
     visible = np.asarray(visible).astype(bool)
     occluded = np.asarray(occluded).astype(bool)
     if visible.ndim != 2 or visible.shape != occluded.shape:
-        raise DataError(path, f"visible and occluded masks must be 2-D of one shape, got {visible.shape} and {occluded.shape}")
+        raise DataError(
+            path, f"visible and occluded masks must be 2-D of one shape, got {visible.shape} and {occluded.shape}"
+        )
     both = int(np.count_nonzero(visible & occluded))
     if both:
         raise DataError(path, f"{both} pixels are marked both visible and occluded")
@@ -296,7 +298,10 @@ def _amodal3r_pixels(
                 raise DataError(path, f"the original pixels must be uint8, got {base.dtype}")
             mode = "L" if base.ndim == 2 else {3: "RGB", 4: "RGBA"}.get(base.shape[2], f"{base.shape[2]}-channel")
         if base.shape[:2] != visible.shape:
-            raise DataError(path, f"the original is {base.shape[0]}×{base.shape[1]}, the masks {visible.shape[0]}×{visible.shape[1]}")
+            raise DataError(
+                path,
+                f"the original is {base.shape[0]}×{base.shape[1]}, the masks {visible.shape[0]}×{visible.shape[1]}",
+            )
         if mode not in ("L", "RGB", "RGBA"):
             raise DataError(path, f"cannot keep an Amodal3R mask of mode {mode}")
         palette = _class_colours(base, amodal3r_classes(base))
@@ -400,7 +405,9 @@ def save_amodal3r_mask(
             raise DataError(target, f"cannot write mask ({exc})") from None
         check_visible, check_occluded = read_amodal3r_mask(temp)
         if not (np.array_equal(check_visible, visible) and np.array_equal(check_occluded, occluded)):
-            raise DataError(target, f"cannot save this Amodal3R mask losslessly as {file_format}; the original is unchanged")
+            raise DataError(
+                target, f"cannot save this Amodal3R mask losslessly as {file_format}; the original is unchanged"
+            )
 
     if exists:
         backup_original(target, guard.root, sidecar)

@@ -101,7 +101,9 @@ def _load_overrides(overrides: str | Path | Mapping[str, Any] | None) -> dict[st
     path = Path(overrides)
     document = read_json(path)
     if not isinstance(document, dict):
-        raise DataError(path, f'prior-text overrides must be a JSON object {{"id": "text"}}, got {type(document).__name__}')
+        raise DataError(
+            path, f'prior-text overrides must be a JSON object {{"id": "text"}}, got {type(document).__name__}'
+        )
     return {str(k): str(v) for k, v in document.items()}
 
 
@@ -361,8 +363,9 @@ def _run_plan(folder: Path, plan: dict[str, Any]) -> list[Path]:
         temp, dest = folder / move["temp"], folder / move["to"]
         if temp.exists():
             if dest.exists():
-                raise DataError(dest, "exists; cannot finish reordering priors (nothing was lost: "
-                                f"the file is at {temp})")
+                raise DataError(
+                    dest, f"exists; cannot finish reordering priors (nothing was lost: the file is at {temp})"
+                )
             os.rename(temp, dest)
     plan_path.unlink()
     return [folder / move["to"] for move in moves]

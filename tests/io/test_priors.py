@@ -93,8 +93,13 @@ def make_dataset(root: Path, wrapped: bool = False, extra_key: bool = False) -> 
     """A manifest with nested ids, mixed-case extensions, junk files and missing priors."""
     entries = [
         {"id": "living_room/view_00", "image": "assets/a.png", "prior_text": "sofa"},
-        {"id": "kitchen/view_01", "image": "assets/b.png", "prior_text": "chaise à porteurs ☕",
-         "prior_images": ["stale/old.png"], "mask": "assets/b_mask.png"},
+        {
+            "id": "kitchen/view_01",
+            "image": "assets/b.png",
+            "prior_text": "chaise à porteurs ☕",
+            "prior_images": ["stale/old.png"],
+            "mask": "assets/b_mask.png",
+        },
         {"id": "office/view_00", "image": "assets/c.png"},
         {"id": 7, "image": "assets/d.png", "prior_text": "lamp"},
     ]
@@ -137,8 +142,9 @@ def test_export_bytes_match_reference_same_folder(tmp_path, wrapped, extra_key, 
         overrides.write_text(json.dumps({"office/view_00": "desk", "living_room/view_00": "couch ✓", "nope": "x"}))
     ours = root / "manifest_with_priors.json"
     ref = root / "reference_with_priors.json"
-    result = export_manifest_with_priors(manifest, root / "priors", ours, allow_missing=True,
-                                         prior_text_overrides=overrides)
+    result = export_manifest_with_priors(
+        manifest, root / "priors", ours, allow_missing=True, prior_text_overrides=overrides
+    )
     reference_export(manifest, root / "priors", ref, allow_missing=True, overrides_file=overrides)
     assert result == ours.resolve()
     assert ours.read_bytes() == ref.read_bytes()
@@ -218,8 +224,7 @@ def test_complete_priors_without_allow_missing(tmp_path):
 def test_export_reads_back_with_open_manifest(tmp_path):
     root = tmp_path / "ds"
     manifest = make_dataset(root, wrapped=True)
-    out = export_manifest_with_priors(manifest, root / "priors", root / "manifest_with_priors.json",
-                                      allow_missing=True)
+    out = export_manifest_with_priors(manifest, root / "priors", root / "manifest_with_priors.json", allow_missing=True)
     dataset = open_manifest(root)  # prefers manifest_with_priors.json
     assert dataset.meta["manifest"] == out and dataset.meta["wrapper"] == "samples"
     living = dataset.get("living_room/view_00")
@@ -246,8 +251,9 @@ def test_export_jsonl_and_bad_input(tmp_path):
     overrides = root / "ov.json"
     overrides.write_text("[1, 2]")
     with pytest.raises(DataError, match="JSON object"):
-        export_manifest_with_priors(root / "manifest.json", root / "priors", root / "o.json",
-                                    allow_missing=True, prior_text_overrides=overrides)
+        export_manifest_with_priors(
+            root / "manifest.json", root / "priors", root / "o.json", allow_missing=True, prior_text_overrides=overrides
+        )
     with pytest.raises(MissingFileError):
         export_manifest_with_priors(root / "nope.json", root / "priors", root / "o.json")
 
@@ -255,8 +261,9 @@ def test_export_jsonl_and_bad_input(tmp_path):
 def test_keep_extra_keys_option(tmp_path):
     root = tmp_path / "ds"
     manifest = make_dataset(root, wrapped=True, extra_key=True)
-    out = export_manifest_with_priors(manifest, root / "priors", root / "o.json", allow_missing=True,
-                                      keep_extra_keys=True)
+    out = export_manifest_with_priors(
+        manifest, root / "priors", root / "o.json", allow_missing=True, keep_extra_keys=True
+    )
     assert list(json.loads(out.read_text())) == ["name", "samples", "version"]
 
 
