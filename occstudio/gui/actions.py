@@ -23,6 +23,7 @@ ACTIONS: tuple[ActionDef, ...] = (
     ActionDef("open", "&Open…", "Open a dataset folder, manifest or single file", QKeySequence.StandardKey.Open),
     ActionDef("open_folder", "Open &folder…", "Open a dataset folder", "Ctrl+Shift+O"),
     ActionDef("open_predictions", "Open &predictions…", "Open a folder with one predicted mesh per sample", "Ctrl+P"),
+    ActionDef("export_video", "Export &video…", "Render a comparison video (GT | prediction, orbit) in the background", "Ctrl+Shift+E"),
     ActionDef("export_metrics", "&Export metrics…", "Save the metrics table as CSV or JSON", "Ctrl+E"),
     ActionDef("quit", "&Quit", "Quit occstudio", QKeySequence.StandardKey.Quit),
     ActionDef("next_sample", "&Next sample", "Show the next sample in the list", "Ctrl+Down"),

@@ -14,6 +14,7 @@ from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, labelset_named
 from occstudio.gui import settings as app_settings
 from occstudio.gui.actions import build_actions
 from occstudio.gui.controller import StudioController
+from occstudio.gui.dialogs.export_video import ExportVideoDialog
 from occstudio.gui.dialogs.plugins import PluginsDialog
 from occstudio.gui.docks.jobs import JobsDock
 from occstudio.gui.docks.legend import LegendWidget
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
             "open_folder": self.open_folder_dialog,
             "open_predictions": self.open_predictions_dialog,
             "export_metrics": self.metrics_dock_widget.export_dialog,
+            "export_video": self.show_export_video,
             "quit": self.close,
             "next_sample": self.browser.next,
             "previous_sample": self.browser.previous,
@@ -118,7 +120,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(a["open_predictions"])
         file_menu.addSeparator()
-        file_menu.addAction(a["export_metrics"])
+        file_menu.addActions([a["export_video"], a["export_metrics"]])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = bar.addMenu("&View")
@@ -303,6 +305,17 @@ class MainWindow(QMainWindow):
             self, "About occstudio",
             f"<b>occstudio {__version__}</b><br>A studio for 3D occupancy and amodal-3D research data.",
         )
+
+    def show_export_video(self) -> None:
+        """File > Export video…"""
+        doc = self.controller.document
+        if doc.dataset is None:
+            self.notifications.error("Open a dataset before exporting a video")
+            return
+        dialog = ExportVideoDialog(doc.dataset.source, doc.current_id, doc.predictions_root, self)
+        dialog.finished_export.connect(lambda path: self.notifications.info(f"Video written: {path}"))
+        dialog.show()
+        self.export_dialog = dialog
 
     def show_plugins(self) -> None:
         """Help > Plugins."""
