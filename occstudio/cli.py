@@ -17,7 +17,7 @@ from typing import Any
 from occstudio import __version__
 from occstudio.core.errors import OccStudioError
 
-COMMANDS = ("gui", "info", "metrics", "screenshot", "export-video", "plugins")
+COMMANDS = ("gui", "info", "metrics", "screenshot", "export-video", "priors", "plugins")
 
 
 class UsageError(OccStudioError):
@@ -86,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--json", action="store_true", help="print the shown sample and pane regions as JSON")
+
+    p = sub.add_parser("priors", help="prior images of ExtremeOcc-3D samples")
+    prsub = p.add_subparsers(dest="priors_command", metavar="ACTION")
+    pe = prsub.add_parser(
+        "export", help="write a manifest with prior_images (byte-compatible with RelaxFlow's prepare_manifest_with_priors.py)"
+    )
+    pe.add_argument("manifest", help="input manifest (.json list, {\"samples\": [...]}, or .jsonl)")
+    pe.add_argument("--priors-root", required=True, help="folder holding <sample id>/ prior folders")
+    pe.add_argument("--output", required=True, help="manifest to write; prior paths are relative to its folder")
+    pe.add_argument("--allow-missing", action="store_true",
+                    help="keep samples without priors (no prior_images key) instead of failing")
+    pe.add_argument("--prior-text-overrides", help="JSON file {id: text} that replaces prior_text")
 
     from occstudio.render.video_cli import add_export_video_parser
 
@@ -183,6 +195,19 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_priors(args: argparse.Namespace) -> int:
+    if args.priors_command != "export":
+        raise UsageError("priors: choose an action, e.g. 'occstudio priors export MANIFEST --priors-root DIR --output OUT'")
+    from occstudio.io.priors import export_manifest_with_priors
+
+    out = export_manifest_with_priors(
+        args.manifest, args.priors_root, args.output,
+        allow_missing=args.allow_missing, prior_text_overrides=args.prior_text_overrides,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from occstudio.plugins.registry import get_registry
 
@@ -222,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_screenshot(args)
         if args.command == "plugins":
             return cmd_plugins(args)
+        if args.command == "priors":
+            return cmd_priors(args)
         if args.command == "export-video":
             from occstudio.render.video_cli import run_export_video
 

@@ -915,8 +915,9 @@ def _clear(out: Path) -> None:
     for name in ("assets", "gt_assets", "priors", "predictions"):
         if (out / name).is_dir():
             shutil.rmtree(out / name)
-    if (out / "manifest.json").exists():
-        (out / "manifest.json").unlink()
+    for name in ("manifest.json", "manifest_with_priors.json"):
+        if (out / name).exists():
+            (out / name).unlink()
 
 
 # --------------------------------------------------------------------------- generation
@@ -1077,6 +1078,10 @@ def generate(out: Path, size: int = 384, limit: int | None = None) -> list[dict]
     with open(out / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(entries, fh, indent=2)
         fh.write("\n")
+    # what RelaxFlow's prepare_manifest_with_priors.py makes of it (loaders prefer this file)
+    from occstudio.io.priors import export_manifest_with_priors
+
+    export_manifest_with_priors(out / "manifest.json", out / "priors", out / "manifest_with_priors.json")
     return entries
 
 

@@ -129,3 +129,29 @@ def test_help_is_fast_and_lazy():
            "print(','.join(m for m in ('torch','open3d','PySide6','pyvista') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_priors_export_command_writes_readable_manifest(tmp_path, capsys):
+    from tests.factories import make_extremeocc_dataset
+
+    root = make_extremeocc_dataset(tmp_path / "ds", n=2)
+    out = root / "manifest_with_priors.json"
+    assert main(["priors", "export", str(root / "manifest.json"), "--priors-root", str(root / "priors"),
+                 "--output", str(out)]) == 0
+    entries = json.loads(out.read_text())
+    assert entries[0]["prior_images"] == ["priors/scene0/view_00/prior_0.png"]
+    assert out.read_text().endswith("}\n]\n")
+    capsys.readouterr()
+    from occstudio.io.opening import open_dataset
+
+    dataset = open_dataset(root)  # the folder now opens manifest_with_priors.json
+    assert dataset.samples[1].path_list("prior_images") == [root / "priors/scene1/view_00/prior_0.png"]
+
+
+def test_priors_export_missing_priors_exits_2(tmp_path):
+    from tests.factories import make_extremeocc_dataset
+
+    root = make_extremeocc_dataset(tmp_path / "ds", n=1)
+    result = run_cli("priors", "export", str(root / "manifest.json"), "--priors-root", str(tmp_path / "none"),
+                     "--output", str(tmp_path / "o.json"))
+    assert result.returncode == 2 and "missing priors" in result.stderr and not (tmp_path / "o.json").exists()
