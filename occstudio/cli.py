@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--sample", help="sample id to show")
     p.add_argument("--predictions", help="prediction folder to show beside the GT")
+    p.add_argument("--error-view", action="store_true", help="occupancy: show GT-vs-prediction errors")
     p.add_argument("--size", type=_parse_size, default=(1600, 1000), help="window size WxH (default 1600x1000)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--json", action="store_true", help="print the shown sample and pane regions as JSON")
@@ -187,7 +188,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     if not Path(args.path).exists():
         raise OccStudioError(f"{args.path}: file or folder not found")
-    result = take_screenshot(args.path, args.out, args.sample, args.size, args.predictions)
+    result = take_screenshot(args.path, args.out, args.sample, args.size, args.predictions, args.error_view)
     if args.json:
         _print_json(result)
     else:

@@ -48,7 +48,18 @@ echo "$plugins" | grep -q "^occstudio .*loader:extremeocc" || { echo "build.sh: 
 
 DEMO=$APP_DIR/_internal/occstudio/resources/demo
 if [ -f "$DEMO/manifest.json" ]; then
-  "$APP" info "$DEMO" >/dev/null && echo "  demo: $("$APP" info "$DEMO" | head -n 1)"
+  echo "  demo: $("$APP" info "$DEMO" | head -n 1)"
+  # the window and the 3D view (VTK + Qt + OpenGL) on the demo, when a display can be had
+  if [ -n "${DISPLAY:-}" ] || command -v xvfb-run >/dev/null; then
+    shot=$OUT/smoke-screenshot.png
+    rm -f "$shot"
+    run=("$APP" screenshot "$DEMO" --size 1200x800 --out "$shot")
+    [ -n "${DISPLAY:-}" ] || run=(xvfb-run -a -s "-screen 0 1600x1000x24" "${run[@]}")
+    t=$(date +%s%N)
+    "${run[@]}" >/dev/null
+    [ -s "$shot" ] || { echo "build.sh: the screenshot smoke test wrote nothing" >&2; exit 1; }
+    echo "  window: screenshot of the demo in $(ms "$t") ms -> $shot"
+  fi
 fi
 
 echo "App folder: $APP_DIR ($(du -sh "$APP_DIR" | cut -f1))"

@@ -8,16 +8,18 @@ plus ``voxel_labelset``, ``voxel_classes`` (class id → voxel count) and ``laye
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyvista as pv
 
+from occstudio.core.compute.occupancy_errors import error_categories
 from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.errors import OccStudioError
 from occstudio.core.geometry import GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
-from occstudio.core.labels import LABEL_SETS, OCC3D, OCCGEN
+from occstudio.core.labels import ERRORS, LABEL_SETS, OCC3D, OCCGEN
 from occstudio.core.sample import Sample
 from occstudio.io.images import read_image
 from occstudio.io.occ3d import read_labels_npz, read_prediction_npz
@@ -46,17 +48,30 @@ def _class_counts(labels: np.ndarray, keep: np.ndarray) -> dict[int, int]:
     return {int(c): int(n) for c, n in enumerate(counts) if n}
 
 
-def load_occ3d_view(sample: Sample, visibility: str = "all", progress: Progress | None = None) -> dict[str, Any]:
-    """Voxel surfaces of an Occ3D sample's GT (and prediction when present)."""
+def load_occ3d_view(
+    sample: Sample,
+    visibility: str = "all",
+    progress: Progress | None = None,
+    prediction: Path | None = None,
+    error_view: bool = False,
+    hidden_classes: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
+    """Voxel surfaces of an Occ3D sample's GT and its prediction when there is one.
+
+    With ``error_view`` (and a prediction), the right view shows the error categories
+    of :mod:`occstudio.core.compute.occupancy_errors` instead of the prediction.
+    """
     progress = ensure_progress(progress)
     progress.start(3, "reading labels")
     content = _base_content(sample)
     content["voxel_labelset"] = OCC3D.name
     grid = GridSpec.occ3d()
+    content["grid_shape"] = tuple(grid.shape)
     arrays: dict[str, np.ndarray] = {}
     if (path := sample.path("labels")) is not None:
         arrays = read_labels_npz(path)
-    pred = read_prediction_npz(p) if (p := sample.path("prediction")) is not None else None
+    pred_path = prediction if prediction is not None else sample.path("prediction")
+    pred = read_prediction_npz(pred_path) if pred_path is not None else None
     progress.advance(message="building voxel surfaces")
     visible = None
     if visibility != "all" and f"mask_{visibility}" in arrays:
@@ -67,9 +82,19 @@ def load_occ3d_view(sample: Sample, visibility: str = "all", progress: Progress 
         content["voxel_classes"] = _class_counts(arrays["semantics"], keep)
         content["gt_poly"] = voxel_surface(arrays["semantics"], grid, OCC3D, visible=visible)
         content["titles"]["gt"] = "GT occupancy" + ("" if visible is None else f" ({visibility}-visible)")
-    if pred is not None:
+    if pred is not None and error_view and "semantics" in arrays:
+        shown = [c for c in range(OCC3D.n_classes) if c not in hidden_classes] if hidden_classes else None
+        errors = error_categories(arrays["semantics"], pred, visible=visible, classes=shown)
+        content["prediction_labelset"] = ERRORS.name
+        content["prediction_poly"] = voxel_surface(errors, grid, ERRORS, visible=None)
+        content["prediction_path"] = pred_path
+        content["titles"]["prediction"] = "Errors"
+        content["prediction_legend"] = [(name, tuple(int(v) for v in ERRORS.color_of(i)[:3]))
+                                        for i, name in enumerate(ERRORS.class_names)]
+        content["error_counts"] = {ERRORS.name_of(c): int(n) for c, n in enumerate(np.bincount(errors[errors != 255], minlength=4))}
+    elif pred is not None:
         content["prediction_poly"] = voxel_surface(pred, grid, OCC3D, visible=visible)
-        content["prediction_path"] = sample.path("prediction")
+        content["prediction_path"] = pred_path
         if not content["voxel_classes"]:
             content["voxel_classes"] = _class_counts(pred, ~np.isin(pred, (17, 255)))
         content["titles"]["prediction"] = "Prediction"
@@ -123,6 +148,7 @@ def load_occgen_view(
     frame = int(sample.meta.get("index", dataset.index_of(sample.id)))
     if seq is not None and frame < seq.n_frames:
         grid: GridSpec = dataset.meta.get("grid") or GridSpec.occgen()
+        content["grid_shape"] = tuple(grid.shape)
         flat = seq.frame(frame)
         content["gt_poly"] = sparse_voxel_surface(flat, grid)
         content["voxel_classes"] = {1: int(len(flat))}
@@ -139,10 +165,13 @@ def load_occupancy_content(
     cache: SampleCache,
     visibility: str = "all",
     progress: Progress | None = None,
+    prediction: Path | None = None,
+    error_view: bool = False,
+    hidden_classes: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     """The content of an occupancy sample, dispatched on the dataset's format."""
     if dataset.format == "occ3d":
-        return load_occ3d_view(sample, visibility, progress)
+        return load_occ3d_view(sample, visibility, progress, prediction, error_view, hidden_classes)
     if dataset.format == "occgen":
         return load_occgen_view(dataset, sample, cache, progress)
     raise OccStudioError(f"{dataset.format}: not an occupancy format")

@@ -283,3 +283,14 @@ def height_colormap(
         out[..., c] = np.rint(np.interp(t, _HEIGHT_STOPS, _HEIGHT_RGB[:, c]))
     out[..., 3] = alpha
     return out
+
+
+#: Categories of the GT-vs-prediction error view of occupancy grids.
+ERRORS = LabelSet(
+    name="errors",
+    class_names=("correct", "wrong class", "false positive", "false negative"),
+    colors=_rgba_table([(60, 180, 75), (245, 165, 35), (230, 40, 40), (40, 100, 230)]),
+    free_ids=(),
+    ignore_ids=(255,),
+)
+LABEL_SETS[ERRORS.name] = ERRORS

@@ -106,6 +106,7 @@ def widget_regions(window: MainWindow) -> dict[str, list[int]]:
 def take_screenshot(
     path: str | Path, out: str | Path, sample_id: str | None = None, size: tuple[int, int] = (1600, 1000),
     predictions: str | Path | None = None,
+    error_view: bool = False,
 ) -> dict[str, object]:
     """Open the real main window on ``path``, wait until it has drawn, save a PNG of it.
 
@@ -122,6 +123,9 @@ def take_screenshot(
         window.open_path(path, sample_id)
         wait_until_idle(window, sample_id)
         if predictions is not None:
+            window.error_view_action.setChecked(error_view)
+            window.controller.content = None
+            wait_until_idle(window, sample_id)
             window.controller.open_predictions(predictions)
             window.controller.content = None
             wait_until_idle(window, sample_id)

@@ -19,13 +19,13 @@ from occstudio.core.document import Document
 from occstudio.gui.jobs import Job, JobManager
 from occstudio.gui.notifications import Notifications
 from occstudio.io.opening import open_dataset
-from occstudio.io.predictions import match_predictions
+from occstudio.io.predictions import match_occupancy_predictions, match_predictions
 from occstudio.io.sample_content import load_sample_content
 from occstudio.render.meshes import mesh_to_polydata
 
 
-def _match(root: Path, ids: list[str], progress: Any = None) -> dict[str, Path]:
-    return match_predictions(root, ids)
+def _match(root: Path, ids: list[str], occupancy: bool = False, progress: Any = None) -> dict[str, Path]:
+    return match_occupancy_predictions(root, ids) if occupancy else match_predictions(root, ids)
 
 
 class StudioController(QObject):
@@ -55,6 +55,8 @@ class StudioController(QObject):
         self.content: dict[str, Any] | None = None
         self.cache = SampleCache(2 << 30)
         self.visibility = "all"
+        self.error_view = False
+        self.hidden_classes: frozenset[int] = frozenset()
 
     # datasets -----------------------------------------------------------
     def open_path(self, path: str | Path) -> Job:
@@ -87,6 +89,8 @@ class StudioController(QObject):
         if dataset.format in OCCUPANCY_FORMATS:
             return self.jobs.submit(
                 f"Read {sample_id}", load_occupancy_content, dataset, sample, self.cache, self.visibility,
+                prediction=self.document.predictions.get(sample_id), error_view=self.error_view,
+                hidden_classes=self.hidden_classes,
                 key="content", on_result=self._content_loaded,
             )
         prediction = self.document.predictions.get(sample_id)
@@ -98,6 +102,17 @@ class StudioController(QObject):
     def set_visibility_filter(self, visibility: str) -> None:
         """Show all voxels, or only camera- / LiDAR-visible ones, and reload."""
         self.visibility = visibility
+        self.reload_current()
+
+    def set_hidden_classes(self, hidden: set[int]) -> None:
+        """Remember hidden classes; the error view is recomputed for the shown ones."""
+        self.hidden_classes = frozenset(hidden)
+        if self.error_view and self.content and self.content.get("prediction_labelset") == "errors":
+            self.reload_current()
+
+    def set_error_view(self, enabled: bool) -> None:
+        """Show the GT-vs-prediction error categories instead of the prediction, and reload."""
+        self.error_view = bool(enabled)
         self.reload_current()
 
     def _content_loaded(self, content: dict[str, Any]) -> None:
@@ -125,8 +140,9 @@ class StudioController(QObject):
             return None
         root = Path(root)
         ids = self.document.dataset.ids()
+        occupancy = self.document.dataset.format == "occ3d"
         return self.jobs.submit(
-            f"Match predictions in {root.name}", _match, root, ids, key="predictions",
+            f"Match predictions in {root.name}", _match, root, ids, occupancy, key="predictions",
             on_result=lambda matches: self._predictions_matched(root, matches),
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
@@ -140,6 +141,22 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
             action.triggered.connect(lambda _=False, k=key: self.controller.set_visibility_filter(k))
             self.visibility_group.addAction(action)
+        voxel_menu.addSeparator()
+        self.error_view_action = voxel_menu.addAction("Error view (GT vs prediction)")
+        self.error_view_action.setCheckable(True)
+        self.error_view_action.setStatusTip(
+            "Colour the prediction side by correct / wrong class / false positive / false negative"
+        )
+        self.error_view_action.toggled.connect(self.controller.set_error_view)
+        camera_menu = view_menu.addMenu("&Camera")
+        for preset, text, shortcut in (
+            ("bev", "Bird's eye", "1"), ("driving", "Driving view", "2"),
+            ("side", "Side", "3"), ("iso", "Isometric", "4"),
+        ):
+            action = camera_menu.addAction(text)
+            action.setShortcut(shortcut)
+            action.setStatusTip(f"Camera preset: {text.lower()}")
+            action.triggered.connect(lambda _=False, p=preset: self.view3d.camera_preset(p))
         view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -158,6 +175,8 @@ class MainWindow(QMainWindow):
         c.metrics_ready.connect(self._show_metrics)
         self.metrics_dock_widget.sample_activated.connect(self.browser.select)
         self.legend.hidden_changed.connect(self._apply_hidden_classes)
+        self.legend.hidden_changed.connect(self.controller.set_hidden_classes)
+        self.view3d.picked.connect(self._show_pick)
         self.timeline.frame_changed.connect(self._timeline_moved)
         self.jobs.running_count_changed.connect(self._show_job_count)
         self.jobs.error.connect(lambda title, msg, details: self.notifications.error(f"{title}: {msg}", details))
@@ -197,8 +216,9 @@ class MainWindow(QMainWindow):
         keep_camera = self.timeline.isVisible() and self._shown_kind == (self.controller.document.dataset, split)
         self.view3d.set_meshes(
             content.get("gt_poly"), content.get("prediction_poly"), titles.get("gt", "GT"), pred_title,
-            reset_camera=not keep_camera,
+            reset_camera=not keep_camera, prediction_legend=content.get("prediction_legend"),
         )
+        self._fit_panes_to_content(content)
         self._shown_kind = (self.controller.document.dataset, split)
         self.view3d.title.setText(f"3D · {content['id']}")
         if self.timeline.isVisible():
@@ -207,17 +227,46 @@ class MainWindow(QMainWindow):
             self.timeline.frame_shown()
 
     _shown_kind: tuple = (None, None)
+    _only_3d = False
+
+    def _fit_panes_to_content(self, content: dict[str, Any]) -> None:
+        """Give the 3D view most of the room when the sample has no 2D content at all."""
+        only_3d = not any(content.get(k) is not None for k in ("image", "obs_object_image")) and not (
+            content.get("prior_images") or content.get("gt_images"))
+        if only_3d == self._only_3d:
+            return
+        self._only_3d = only_3d
+        total = sum(self.sample_view.splitter.sizes())
+        share = 0.2 if only_3d else 0.6
+        self.sample_view.splitter.setSizes([int(total * share), total - int(total * share)])
 
     def _apply_hidden_classes(self, hidden: set, render: bool = True, content: dict | None = None) -> None:
         content = content if content is not None else self.controller.content
         if not content or content.get("voxel_labelset") is None:
             return
-        for key in ("gt_poly", "prediction_poly"):
+        keys = ["gt_poly"] if content.get("prediction_labelset") else ["gt_poly", "prediction_poly"]
+        for key in keys:
             poly = content.get(key)
             if poly is not None and poly.n_cells and "label" in poly.cell_data:
                 apply_class_visibility(poly, hidden)
         if render:
             self.view3d.render()
+
+    def _show_pick(self, info: dict) -> None:
+        content = self.controller.content or {}
+        name = content.get("prediction_labelset") if info.get("view") == 1 else None
+        labelset = labelset_named(name or content.get("voxel_labelset"))
+        x, y, z = info["position"]
+        text = f"({x:.2f}, {y:.2f}, {z:.2f})"
+        if "label" in info and labelset is not None:
+            voxel = info.get("voxel_index")
+            if voxel is not None and content.get("grid_shape"):
+                voxel = tuple(int(v) for v in np.unravel_index(voxel, content["grid_shape"]))
+            text = f"{labelset.name_of(info['label'])} (class {info['label']}) · voxel {voxel} · {text}"
+        elif "point_id" in info:
+            text = f"point {info['point_id']} · {text}"
+        self.status_message.setStyleSheet("")
+        self.status_message.setText(f"Picked: {text}")
 
     def _timeline_moved(self, index: int) -> None:
         dataset = self.controller.document.dataset

@@ -93,3 +93,35 @@ def test_occ_sequence_written_by_us_is_shown(qtbot, main_window, occgen_root, tm
     w.open_path(root)
     wait_content(qtbot, w, "frame_000000")
     assert w.legend.title.text().endswith("50 voxels")
+
+
+def test_occ3d_predictions_error_view_and_pick(qtbot, main_window, tmp_path):
+    w = main_window
+    root = write_occ3d(tmp_path / "occ", n_frames=1)
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    sem = np.load(root / "gts/scene-0001/token0/labels.npz")["semantics"].copy()
+    sem[90:100, 90:95, 1:3] = 17  # the car is missed -> false negatives
+    sem[10:12, 10:12, 5] = 1  # a spurious barrier -> false positives
+    np.savez_compressed(preds / "token0.npz", arr_0=sem)
+    w.open_path(root)
+    wait_content(qtbot, w)
+    w.controller.content = None
+    w.controller.open_predictions(preds)
+    wait_content(qtbot, w)
+    assert w.view3d.has_prediction
+    w.controller.content = None
+    w.error_view_action.setChecked(True)
+    wait_content(qtbot, w)
+    counts = w.controller.content["error_counts"]
+    assert counts["false negative"] == 10 * 5 * 2 and counts["false positive"] == 4
+    assert counts["wrong class"] == 0 and counts["correct"] > 0
+    # a pick reports class, voxel index and position in the status bar
+    cell = int(np.flatnonzero(w.controller.content["gt_poly"].cell_data["label"] == 4)[0])
+    from occstudio.gui.panes.view3d import pick_info
+
+    info = pick_info(w.controller.content["gt_poly"], cell, (1.0, 2.0, 3.0), 0)
+    w._show_pick(info)
+    assert "car (class 4)" in w.status_message.text() and "voxel (" in w.status_message.text()
+    for preset in ("bev", "driving", "side", "iso"):
+        w.view3d.camera_preset(preset)

@@ -7,12 +7,14 @@ ready ``pv.PolyData`` built by workers.
 
 from __future__ import annotations
 
+import numpy as np
 import pyvista as pv
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from pyvista.plotting.tools import create_axes_marker
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
+from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 _BACKGROUND = "#f4f5f7"
 
@@ -27,6 +29,7 @@ class View3D(QWidget):
     """
 
     drawn = Signal()
+    picked = Signal(dict)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +57,10 @@ class View3D(QWidget):
         self._has_pred = False
         self._axes_visible = True
         self._axes_marker = self._make_axes_marker()
+        self._picker = vtkCellPicker()
+        self._picker.SetTolerance(0.002)
+        self.plotter.iren.interactor.AddObserver("RightButtonPressEvent", self._on_right_click)
+        self.plotter.interactor.setToolTip("Left drag: rotate · wheel: zoom · middle drag: pan · right click: pick")
         self._set_split(False)
         self._show_empty_text()
 
@@ -104,16 +111,26 @@ class View3D(QWidget):
         gt_title: str = "GT",
         prediction_title: str = "Prediction",
         reset_camera: bool = True,
+        prediction_legend: list[tuple[str, tuple[int, int, int]]] | None = None,
     ) -> None:
-        """Show ``gt`` (left) and ``prediction`` (right; hidden when ``None``)."""
+        """Show ``gt`` (left) and ``prediction`` (right; hidden when ``None``).
+
+        ``prediction_legend`` (name, RGB) entries are drawn as a legend in the right view.
+        """
         for i, (mesh, title) in enumerate(((gt, gt_title), (prediction, prediction_title))):
             self.plotter.subplot(0, i)
             renderer = self.plotter.renderer
             for name in ("mesh", "title", "empty"):
                 renderer.remove_actor(name, render=False)
+            for k in range(8):
+                renderer.remove_actor(f"legend{k}", render=False)
             if mesh is not None:
                 self._add(mesh)
                 self.plotter.add_text(title, name="title", font_size=10, color="#333333")
+            if i == 1 and mesh is not None and prediction_legend:
+                for k, (name, rgb) in enumerate(reversed(prediction_legend[:8])):
+                    self.plotter.add_text(name, position=(12, 10 + 20 * k), font_size=10,
+                                          color=[c / 255 for c in rgb], name=f"legend{k}")
         self._has_gt, self._has_pred = gt is not None, prediction is not None
         if gt is None and prediction is None:
             self._show_empty_text()
@@ -134,6 +151,41 @@ class View3D(QWidget):
         if isinstance(mesh, pv.PolyData) and mesh.n_cells and mesh.n_verts == mesh.n_cells:
             kwargs.update(point_size=3)  # a point cloud
         self.plotter.add_mesh(mesh, smooth_shading=False, **kwargs)
+
+    def _on_right_click(self, interactor, _event) -> None:
+        x, y = interactor.GetEventPosition()
+        renderer = interactor.FindPokedRenderer(x, y)
+        if renderer is None or not self._picker.Pick(x, y, 0, renderer):
+            return
+        view = 0 if renderer is self.plotter.renderers[0] else 1
+        info = pick_info(self._picker.GetDataSet(), self._picker.GetCellId(), self._picker.GetPickPosition(), view)
+        if info is not None:
+            self.picked.emit(info)
+
+    def camera_preset(self, preset: str) -> None:
+        """Move the shared camera to a preset: ``bev``, ``driving``, ``side`` or ``iso``."""
+        renderer = self.plotter.renderers[0]
+        bounds = renderer.ComputeVisiblePropBounds()
+        if bounds[0] > bounds[1]:
+            return
+        lo = np.array(bounds[0::2])
+        hi = np.array(bounds[1::2])
+        centre, size = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
+        cam = renderer.GetActiveCamera()
+        if preset == "driving":  # from behind the ego origin, looking along +x, eye height ~2 m
+            eye = np.array([min(lo[0], 0.0) - 0.05 * size, 0.0, max(lo[2], 0.0) + 2.0])
+            cam.SetPosition(*eye)
+            cam.SetFocalPoint(eye[0] + 10.0, 0.0, eye[2] - 1.0)
+            cam.SetViewUp(0, 0, 1)
+            renderer.ResetCameraClippingRange()
+            self.render()
+            return
+        direction = {"bev": (0, 0, 1), "side": (0, -1, 0), "iso": (1, -1, 1)}.get(preset, (1, -1, 1))
+        cam.SetFocalPoint(*centre)
+        cam.SetPosition(*(centre + np.asarray(direction, float) * size))
+        cam.SetViewUp(*((0, 1, 0) if preset == "bev" else (0, 0, 1)))
+        renderer.ResetCamera(bounds)
+        self.render()
 
     def reset_camera(self) -> None:
         """Fit the (shared) camera to everything shown."""
@@ -181,3 +233,18 @@ class View3D(QWidget):
         self._axes_marker.SetEnabled(0)
         self._axes_marker.SetInteractor(None)
         self.plotter.close()
+
+
+def pick_info(dataset, cell_id: int, position, view: int) -> dict | None:
+    """What a pick hit: world position, and the voxel's class and index or the point id."""
+    if dataset is None or cell_id < 0:
+        return None
+    info: dict = {"position": tuple(float(v) for v in position), "view": view, "cell_id": int(cell_id)}
+    cell_data = dataset.GetCellData()
+    for name, key in (("label", "label"), ("voxel_id", "voxel_index")):
+        array = cell_data.GetArray(name)
+        if array is not None:
+            info[key] = int(array.GetTuple1(cell_id))
+    if "label" not in info and dataset.GetNumberOfCells() == dataset.GetNumberOfPoints():
+        info["point_id"] = int(cell_id)
+    return info

@@ -1,0 +1,728 @@
+"""Points → voxel occupancy: voxelization, semantic majority vote, free space, visibility.
+
+Conventions
+-----------
+Grids are :class:`~occstudio.core.geometry.GridSpec` (voxel ``i`` spans
+``[origin + i·size, origin + (i+1)·size)``, arrays indexed ``[x, y, z]``, flat indices in
+C order). Occupancy grids are boolean ``(X, Y, Z)`` arrays.
+
+Exact voxel traversal (:func:`traverse_rays`)
+---------------------------------------------
+Every ray ``p(t) = o + t·d`` is walked through the grid with the Amanatides–Woo 3D DDA
+("A Fast Voxel Traversal Algorithm for Ray Tracing", 1987): starting in the voxel the ray
+enters first (``t ≥ t_min``), it repeatedly steps into the neighbour across the nearest of
+the three next voxel boundaries, so it visits **every** voxel whose interior the ray passes
+through, in order, and no other. Rules, identical in the numpy and torch paths:
+
+* A ray starting exactly on a voxel boundary starts in the voxel on the side it moves
+  towards (so a camera sitting on a voxel corner, as in OccGen's grid, does not "see" the
+  voxels behind it).
+* When two boundaries are crossed at the same ``t`` (an edge or a corner), the axes step
+  one after the other in the order x, y, z; the in-between voxel, touched only along an
+  edge, is reported too. With real-valued rays this happens with probability zero.
+* A voxel is visited when its entry ``t`` is below ``t_max`` (segments end there).
+* With ``stop_at_occupied`` a ray ends in its first occupied voxel, which is visited; it
+  is the ray's *first hit*, with ``hit_t`` the ``t`` at which the ray enters it.
+
+All rays step together (vectorised): each iteration advances every still-active ray by
+one voxel, and finished rays are dropped from the working arrays. numpy on the CPU and
+torch (CUDA when available, or CPU for testing) run the same float64 operations, so they
+give identical visited sets, first hits and ``hit_t``.
+
+Camera visibility (:func:`camera_visibility`) casts one ray per pixel centre (optionally
+every ``stride``-th pixel) with the direction ``R · K⁻¹ · (u, v, 1)``, so ``t`` is the
+camera-frame depth (z). OccGen's own visibility marches a fixed step of one voxel instead,
+which can skip voxels that a ray only clips (formats.md §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from occstudio.core.compute.backend import have_torch, torch_device
+from occstudio.core.errors import DataError
+from occstudio.core.geometry import Camera, GridSpec
+from occstudio.core.jobs import Progress, ensure_progress
+
+Backend = Literal["auto", "numpy", "torch"]
+
+#: Rays per batch of :func:`traverse_rays` (bounds the working memory, ~200 B per ray).
+DEFAULT_RAY_CHUNK = 1 << 20
+
+
+# ----------------------------------------------------------------------- voxelization
+
+
+def grid_for_points(
+    points: np.ndarray, voxel_size: float, padding: int = 0
+) -> GridSpec:
+    """A grid that covers ``points``, its corners snapped to multiples of ``voxel_size``.
+
+    Parameters
+    ----------
+    points
+        ``(N, 3)`` coordinates (N ≥ 1).
+    voxel_size
+        Edge length of a voxel.
+    padding
+        Extra voxels on every side.
+
+    Raises
+    ------
+    DataError
+        No points, or non-finite coordinates.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if len(pts) == 0:
+        raise DataError(None, "no points to build a grid around")
+    if not np.all(np.isfinite(pts)):
+        raise DataError(None, "points hold non-finite coordinates")
+    if not voxel_size > 0:
+        raise DataError(None, f"voxel size must be positive, got {voxel_size}")
+    lo = np.floor(pts.min(axis=0) / voxel_size) - padding
+    hi = np.floor(pts.max(axis=0) / voxel_size) + 1 + padding
+    shape = (hi - lo).astype(np.int64)
+    return GridSpec(origin=tuple(lo * voxel_size), voxel_size=voxel_size, shape=tuple(shape))
+
+
+def point_voxels(points: np.ndarray, grid: GridSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Flat voxel index of every point inside ``grid``.
+
+    Returns
+    -------
+    flat, inside
+        int64 flat C-order indices of the points inside the grid, and the boolean
+        ``(N,)`` mask of those points.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    ijk = grid.point_to_index(pts)
+    inside = grid.contains_index(ijk)
+    ijk = ijk[inside]
+    nx, ny, nz = grid.shape
+    flat = (ijk[:, 0] * ny + ijk[:, 1]) * nz + ijk[:, 2]
+    return flat, inside
+
+
+def voxelize(points: np.ndarray, grid: GridSpec) -> np.ndarray:
+    """Sorted unique flat indices (int64) of the voxels holding at least one point.
+
+    Points outside ``grid`` are ignored.
+    """
+    flat, _ = point_voxels(points, grid)
+    return np.unique(flat)
+
+
+def occupancy_grid(points: np.ndarray, grid: GridSpec) -> np.ndarray:
+    """Boolean ``(X, Y, Z)`` grid: ``True`` where a voxel holds at least one point."""
+    occ = np.zeros(grid.n_voxels, dtype=bool)
+    flat, _ = point_voxels(points, grid)
+    occ[flat] = True
+    return occ.reshape(grid.shape)
+
+
+def majority_vote(
+    points: np.ndarray,
+    labels: np.ndarray,
+    grid: GridSpec,
+    free_label: int = 17,
+    ignore_labels: Sequence[int] = (255,),
+) -> np.ndarray:
+    """Semantic occupancy from labelled points: each voxel takes its most frequent label.
+
+    Parameters
+    ----------
+    points
+        ``(N, 3)`` coordinates.
+    labels
+        ``(N,)`` non-negative integer labels.
+    grid
+        The voxel grid; points outside are ignored.
+    free_label
+        Label of voxels that hold no (counted) point.
+    ignore_labels
+        Labels that do not vote (e.g. 255, unknown). A voxel holding only such points is
+        free.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(X, Y, Z)`` labels, uint8 when every label fits, else int32. Ties go to the
+        smallest label, so the result does not depend on the order of the points.
+
+    Raises
+    ------
+    DataError
+        Lengths differ, or labels are negative or not integers.
+    """
+    pts = np.asarray(points).reshape(-1, 3)
+    lab = np.asarray(labels).reshape(-1)
+    if len(lab) != len(pts):
+        raise DataError(None, f"{len(pts)} points but {len(lab)} labels")
+    if lab.dtype.kind == "f":
+        if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
+            raise DataError(None, "labels must be integers")
+        lab = lab.astype(np.int64)
+    elif lab.dtype.kind not in "iub":
+        raise DataError(None, f"labels must be integers, got dtype {lab.dtype}")
+    lab = lab.astype(np.int64, copy=False)
+    if lab.size and lab.min() < 0:
+        raise DataError(None, "labels must be non-negative")
+    top = max(int(lab.max()) if lab.size else 0, int(free_label))
+    dtype = np.uint8 if top <= 255 else np.int32
+    out = np.full(grid.n_voxels, free_label, dtype=dtype)
+    flat, inside = point_voxels(pts, grid)
+    lab = lab[inside]
+    if len(ignore_labels):
+        keep = ~np.isin(lab, np.asarray(list(ignore_labels), dtype=np.int64))
+        flat, lab = flat[keep], lab[keep]
+    if flat.size == 0:
+        return out.reshape(grid.shape)
+    n_labels = top + 1
+    keys, counts = np.unique(flat * n_labels + lab, return_counts=True)
+    voxel = keys // n_labels
+    label = keys - voxel * n_labels
+    # keys are sorted by (voxel, label): groups of one voxel are contiguous
+    starts = np.flatnonzero(np.r_[True, voxel[1:] != voxel[:-1]])
+    best = np.maximum.reduceat(counts, starts)
+    group = np.cumsum(np.r_[False, voxel[1:] != voxel[:-1]])
+    # the first winner of each group has the smallest label
+    first = np.flatnonzero(counts == best[group])
+    _, pick = np.unique(group[first], return_index=True)
+    chosen = first[pick]
+    out[voxel[chosen]] = label[chosen].astype(dtype)
+    return out.reshape(grid.shape)
+
+
+# --------------------------------------------------------------- the DDA core (shared)
+
+
+class _NumpyOps:
+    """The few array operations the traversal needs, on numpy."""
+
+    name = "numpy"
+
+    def __init__(self) -> None:
+        self.xp = np
+
+    def asarray(self, a: Any, dtype: str) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(a, dtype=getattr(np, dtype)))
+
+    def zeros(self, n: int, dtype: str) -> np.ndarray:
+        return np.zeros(n, dtype=getattr(np, dtype))
+
+    def full(self, n: int, value: float, dtype: str) -> np.ndarray:
+        return np.full(n, value, dtype=getattr(np, dtype))
+
+    def to(self, a: np.ndarray, dtype: str) -> np.ndarray:
+        return a.astype(getattr(np, dtype))
+
+    def nonzero(self, mask: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(mask)
+
+    def any(self, mask: np.ndarray) -> bool:
+        return bool(mask.any())
+
+    def masked_add_(self, a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> None:
+        np.add(a, b, out=a, where=mask)
+
+    def masked_sub_one_(self, a: np.ndarray, mask: np.ndarray) -> None:
+        np.subtract(a, 1, out=a, where=mask)
+
+    def clip(self, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        return np.clip(a, lo, hi)
+
+    def divide(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
+
+    def numpy(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+
+class _TorchOps:
+    """The same operations on torch tensors (any device)."""
+
+    name = "torch"
+
+    def __init__(self, device: Any) -> None:
+        import torch
+
+        self.xp = torch
+        self.torch = torch
+        self.device = device
+
+    def _dt(self, dtype: str) -> Any:
+        t = self.torch
+        return {"float64": t.float64, "int64": t.int64, "bool": t.bool, "uint8": t.uint8}[dtype]
+
+    def asarray(self, a: Any, dtype: str) -> Any:
+        if isinstance(a, np.ndarray):
+            return self.torch.from_numpy(np.array(a, copy=True)).to(self.device, self._dt(dtype))
+        return self.torch.as_tensor(a, dtype=self._dt(dtype), device=self.device)
+
+    def zeros(self, n: int, dtype: str) -> Any:
+        return self.torch.zeros(n, dtype=self._dt(dtype), device=self.device)
+
+    def full(self, n: int, value: float, dtype: str) -> Any:
+        return self.torch.full((n,), value, dtype=self._dt(dtype), device=self.device)
+
+    def to(self, a: Any, dtype: str) -> Any:
+        return a.to(self._dt(dtype))
+
+    def nonzero(self, mask: Any) -> Any:
+        return self.torch.nonzero(mask, as_tuple=True)[0]
+
+    def any(self, mask: Any) -> bool:
+        return bool(mask.any().item())
+
+    def masked_add_(self, a: Any, b: Any, mask: Any) -> None:
+        a.copy_(self.torch.where(mask, a + b, a))
+
+    def masked_sub_one_(self, a: Any, mask: Any) -> None:
+        a.sub_(mask.to(a.dtype))
+
+    def clip(self, a: Any, lo: float, hi: float) -> Any:
+        return self.torch.clamp(a, lo, hi)
+
+    def divide(self, a: Any, b: Any) -> Any:
+        return a / b
+
+    def numpy(self, a: Any) -> np.ndarray:
+        return a.detach().cpu().numpy()
+
+
+def _resolve_backend(backend: str, device: str | None) -> _NumpyOps | _TorchOps:
+    if backend not in ("auto", "numpy", "torch"):
+        raise ValueError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
+    if backend == "numpy":
+        return _NumpyOps()
+    if backend == "auto":
+        if device is None:
+            from occstudio.core.compute.backend import have_cuda
+
+            if not have_cuda():
+                return _NumpyOps()
+            device = "cuda"
+        elif device == "cpu":
+            return _NumpyOps()
+    if not have_torch():
+        raise RuntimeError("the torch backend was requested but torch is not installed")
+    return _TorchOps(torch_device(device or "auto"))
+
+
+@dataclass
+class Traversal:
+    """Result of :func:`traverse_rays`.
+
+    Attributes
+    ----------
+    visited
+        Boolean ``(X, Y, Z)``: voxels visited by at least one ray (``None`` when not
+        asked for).
+    first_hit
+        int64 ``(R,)``: flat index of each ray's first occupied voxel, -1 when none.
+    hit_t
+        float64 ``(R,)``: ray parameter at which the ray enters that voxel (``inf`` when
+        no hit).
+    n_steps
+        Total number of voxel visits over all rays.
+    """
+
+    visited: np.ndarray | None
+    first_hit: np.ndarray
+    hit_t: np.ndarray
+    n_steps: int
+
+
+_FREE, _OCCUPIED, _OUTSIDE = 0, 1, 2
+
+
+def _padded_codes(occupied: np.ndarray) -> np.ndarray:
+    """uint8 grid one voxel larger on every side: 0 free, 1 occupied, 2 outside (the pad).
+
+    Rays end when they step into the pad, so leaving the grid is an exact integer test.
+    """
+    codes = np.full(tuple(s + 2 for s in occupied.shape), _OUTSIDE, dtype=np.uint8)
+    codes[1:-1, 1:-1, 1:-1] = occupied
+    return codes
+
+
+def _traverse_chunk(
+    ops: _NumpyOps | _TorchOps,
+    shape: tuple[int, int, int],
+    codes: Any,
+    visited: Any,
+    o: np.ndarray,
+    d: np.ndarray,
+    t_min: np.ndarray,
+    t_max: np.ndarray,
+    stop_at_occupied: bool,
+    progress: Progress,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Amanatides–Woo on one batch of rays, in voxel units (voxel = unit cube).
+
+    ``codes`` and ``visited`` are flat views of the padded grid (:func:`_padded_codes`).
+    """
+    xp = ops.xp
+    n_rays = len(o)
+    dims = shape
+    pstrides = ((shape[1] + 2) * (shape[2] + 2), shape[2] + 2, 1)
+    O = ops.asarray(o, "float64")
+    D = ops.asarray(d, "float64")
+    t_lo = ops.asarray(t_min, "float64")
+    t_hi = ops.asarray(t_max, "float64")
+    bounded = bool(np.isfinite(t_max).any())
+
+    # slab test: where does each ray meet the box [0, n]^3 ?
+    t_in = t_lo
+    ok = ops.full(n_rays, True, "bool")
+    t_out = t_hi
+    for a in range(3):
+        oa, da = O[:, a], D[:, a]
+        zero = da == 0
+        t0 = ops.divide(-oa, da)
+        t1 = ops.divide(dims[a] - oa, da)
+        near = xp.where(zero, -np.inf, xp.minimum(t0, t1))
+        far = xp.where(zero, np.inf, xp.maximum(t0, t1))
+        ok = ok & ~(zero & ((oa < 0) | (oa >= dims[a])))
+        t_in = xp.maximum(t_in, near)
+        t_out = xp.minimum(t_out, far)
+    ok = ok & (t_in < t_out) & ~((D[:, 0] == 0) & (D[:, 1] == 0) & (D[:, 2] == 0))
+
+    first_hit = ops.full(n_rays, -1, "int64")
+    hit_t = ops.full(n_rays, np.inf, "float64")
+    ray = ops.nonzero(ok)
+    n = int(ray.shape[0])
+    if n == 0:
+        return ops.numpy(first_hit), ops.numpy(hit_t), 0
+    O = O[ray]
+    D = D[ray]
+    t_cur = t_in[ray].clone() if ops.name == "torch" else t_in[ray]
+    t_end = t_hi[ray]
+
+    # starting voxel: on a boundary, the voxel on the side the ray moves towards
+    P = O + t_cur[:, None] * D
+    neg = D < 0
+    start = xp.where(neg, xp.ceil(P) - 1, xp.floor(P))
+    for a in range(3):
+        start[:, a] = ops.clip(start[:, a], 0, dims[a] - 1)
+    pos = D > 0
+    zero = D == 0
+    bound = xp.where(pos, start + 1, start)
+    flat = ops.to((start[:, 0] + 1) * pstrides[0] + (start[:, 1] + 1) * pstrides[1] + start[:, 2] + 1, "int64")
+    # per axis: t of the next boundary, t between boundaries (0 on axes the ray never
+    # crosses, whose next boundary stays at +inf), and the flat-index step
+    T, DT, SF = [], [], []
+    for a in range(3):
+        z = zero[:, a]
+        T.append(xp.where(z, np.inf, ops.divide(bound[:, a] - O[:, a], D[:, a])))
+        DT.append(xp.where(z, 0.0, xp.abs(ops.divide(ops.full(n, 1.0, "float64"), D[:, a]))))
+        SF.append(xp.where(neg[:, a], -pstrides[a], pstrides[a]) * ops.to(~z, "int64"))
+    del O, D, P, start, bound, pos, neg, zero
+
+    # All rays step together. A ray that ends is parked (it no longer moves and its
+    # results are already recorded); parked rays are dropped from the working arrays
+    # once they are an eighth of them, which keeps copying rare.
+    alive = ops.full(n, True, "bool")
+    n_dead = 0
+    n_steps = 0
+    for it in range(sum(dims) + 4):
+        if n_dead == n:
+            break
+        code = codes[flat]
+        if visited is not None:
+            visited[flat] = True  # parked rays re-mark a voxel they visited: harmless
+        outside = code == _OUTSIDE
+        occ = (code == _OCCUPIED) & alive
+        n_steps += int((alive & ~outside).sum())
+        hit = occ if stop_at_occupied else occ & (first_hit[ray] < 0)
+        if ops.any(hit):
+            hr = ray[hit]
+            first_hit[hr] = flat[hit]
+            hit_t[hr] = t_cur[hit]
+        ends = outside | occ if stop_at_occupied else outside
+        # cross the nearest boundary (ties: x, then y, then z)
+        t_next = xp.minimum(xp.minimum(T[0], T[1]), T[2])
+        if bounded:
+            ends = ends | (t_next >= t_end)
+        go = alive & ~ends
+        e0 = (T[0] == t_next) & go
+        e1 = (T[1] == t_next) & go & ~e0
+        e2 = go & ~(e0 | e1)
+        T[0] += DT[0] * e0
+        T[1] += DT[1] * e1
+        T[2] += DT[2] * e2
+        flat += SF[0] * e0 + SF[1] * e1 + SF[2] * e2
+        t_cur = t_next  # only read for live rays
+        n_dead += int((alive & ends).sum())
+        alive = go
+        if n_dead * 8 >= n and n_dead < n:
+            keep = ops.nonzero(alive)
+            ray, flat, t_cur, t_end, alive = ray[keep], flat[keep], t_cur[keep], t_end[keep], alive[keep]
+            T = [c[keep] for c in T]
+            DT = [c[keep] for c in DT]
+            SF = [c[keep] for c in SF]
+            n, n_dead = int(keep.shape[0]), 0
+        if it % 64 == 63:
+            progress.check()
+    return ops.numpy(first_hit), ops.numpy(hit_t), n_steps
+
+
+def traverse_rays(
+    grid: GridSpec,
+    origins: np.ndarray,
+    directions: np.ndarray,
+    occupied: np.ndarray | None = None,
+    *,
+    t_min: float | np.ndarray = 0.0,
+    t_max: float | np.ndarray = np.inf,
+    stop_at_occupied: bool = True,
+    mark_visited: bool = True,
+    backend: Backend = "auto",
+    device: str | None = None,
+    chunk: int = DEFAULT_RAY_CHUNK,
+    progress: Progress | None = None,
+) -> Traversal:
+    """Walk rays through ``grid`` voxel by voxel (exact 3D DDA; see the module docstring).
+
+    Parameters
+    ----------
+    grid
+        The voxel grid (world units).
+    origins
+        ``(3,)`` one origin for all rays, or ``(R, 3)``.
+    directions
+        ``(R, 3)`` ray directions (any length; ``t`` is measured in multiples of it).
+    occupied
+        Boolean ``(X, Y, Z)`` occupancy (or anything whose non-zero means occupied);
+        ``None``: all free.
+    t_min, t_max
+        The segment of each ray to walk (scalars or ``(R,)``): voxels entered at
+        ``t < t_max`` are visited, starting where the ray is at ``t_min``.
+    stop_at_occupied
+        End each ray in its first occupied voxel (visibility). ``False``: walk the whole
+        segment (free-space carving); ``first_hit`` still reports the first occupied
+        voxel met.
+    mark_visited
+        Build the ``visited`` grid (skip it when only first hits are needed).
+    backend
+        ``"numpy"``, ``"torch"`` or ``"auto"`` (torch on CUDA when available, else numpy).
+    device
+        torch device for the torch backend (``"cpu"``, ``"cuda"``...; default: CUDA when
+        available).
+    chunk
+        Rays per batch.
+    progress
+        Advanced per batch (in rays); cancellation is checked between batches and every
+        64 steps.
+
+    Returns
+    -------
+    Traversal
+    """
+    progress = ensure_progress(progress)
+    dirs = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
+    n = len(dirs)
+    orig = np.asarray(origins, dtype=np.float64)
+    orig = np.broadcast_to(orig.reshape(-1, 3) if orig.ndim == 2 else orig.reshape(1, 3), (n, 3))
+    if not (np.all(np.isfinite(dirs)) and np.all(np.isfinite(orig))):
+        raise DataError(None, "ray origins and directions must be finite")
+    t_lo = np.broadcast_to(np.asarray(t_min, dtype=np.float64), (n,))
+    t_hi = np.broadcast_to(np.asarray(t_max, dtype=np.float64), (n,))
+    size = np.asarray(grid.voxel_size)
+    o_vox = (orig - np.asarray(grid.origin)) / size
+    d_vox = dirs / size
+    ops = _resolve_backend(backend, device)
+    if occupied is None:
+        occ_np = np.zeros(grid.shape, dtype=bool)
+    else:
+        occ_np = np.asarray(occupied)
+        if occ_np.shape != tuple(grid.shape):
+            raise DataError(None, f"occupancy grid has shape {occ_np.shape}, expected {tuple(grid.shape)}")
+        occ_np = occ_np.astype(bool, copy=False)
+    codes = ops.asarray(_padded_codes(occ_np).reshape(-1), "uint8")
+    del occ_np
+    padded = tuple(s + 2 for s in grid.shape)
+    visited = ops.zeros(int(np.prod(padded)), "bool") if mark_visited else None
+    first_hit = np.full(n, -1, dtype=np.int64)
+    hit_t = np.full(n, np.inf)
+    n_steps = 0
+    progress.start(n, "Tracing rays")
+    for lo in range(0, n, max(1, int(chunk))):
+        hi = min(n, lo + max(1, int(chunk)))
+        fh, ht, steps = _traverse_chunk(
+            ops, grid.shape, codes, visited, o_vox[lo:hi], d_vox[lo:hi], t_lo[lo:hi], t_hi[lo:hi],
+            stop_at_occupied, progress,
+        )
+        hit = fh >= 0
+        if hit.any():
+            ijk = np.stack(np.unravel_index(fh[hit], padded), axis=1) - 1
+            fh[hit] = np.ravel_multi_index((ijk[:, 0], ijk[:, 1], ijk[:, 2]), grid.shape)
+        first_hit[lo:hi] = fh
+        hit_t[lo:hi] = ht
+        n_steps += steps
+        progress.update(hi)
+    vis = None
+    if visited is not None:
+        vis = np.ascontiguousarray(ops.numpy(visited).reshape(padded)[1:-1, 1:-1, 1:-1])
+    return Traversal(visited=vis, first_hit=first_hit, hit_t=hit_t, n_steps=n_steps)
+
+
+# ------------------------------------------------------------------ cameras and visibility
+
+
+def pixel_grid(width: int, height: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates ``(u, v)`` (float64 ``(h, w)`` each) of every ``stride``-th pixel."""
+    stride = max(1, int(stride))
+    v, u = np.mgrid[0:height:stride, 0:width:stride]
+    return u.astype(np.float64), v.astype(np.float64)
+
+
+def camera_rays(camera: Camera, stride: int = 1) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """World-space rays through pixel centres.
+
+    Returns
+    -------
+    origin, directions, (h, w)
+        The camera centre ``(3,)``, ``(h·w, 3)`` directions ``R · K⁻¹ · (u, v, 1)`` (so a
+        ray's parameter ``t`` is the camera-frame depth z) in row-major pixel order, and
+        the ray image size.
+    """
+    u, v = pixel_grid(camera.width, camera.height, stride)
+    h, w = u.shape
+    homo = np.stack([u.reshape(-1), v.reshape(-1), np.ones(u.size)], axis=0)
+    cam_dirs = np.linalg.solve(camera.K, homo)  # (3, N), z = 1
+    pose = camera.T_world_from_cam
+    dirs = (pose[:3, :3] @ cam_dirs).T
+    return pose[:3, 3].copy(), np.ascontiguousarray(dirs), (h, w)
+
+
+@dataclass
+class Visibility:
+    """What a camera sees of an occupancy grid (:func:`camera_visibility`).
+
+    Attributes
+    ----------
+    visible
+        Boolean ``(X, Y, Z)``: every voxel some pixel ray traversed (free or hit).
+    first_hit
+        int64 ``(h, w)``: flat index of the voxel each pixel ray stopped in, -1 when none.
+    depth
+        float32 ``(h, w)``: camera-frame depth at which the ray enters that voxel, 0 when
+        no hit.
+    stride
+        The pixel stride used (``h, w`` = image size / stride, rounded up).
+    """
+
+    visible: np.ndarray
+    first_hit: np.ndarray
+    depth: np.ndarray
+    stride: int
+
+    def visible_occupied(self, occupied: np.ndarray) -> np.ndarray:
+        """Occupied voxels that are visible (``occupied & visible``)."""
+        return np.asarray(occupied, dtype=bool) & self.visible
+
+
+def camera_visibility(
+    occupied: np.ndarray,
+    grid: GridSpec,
+    camera: Camera,
+    *,
+    stride: int = 1,
+    max_depth: float | None = None,
+    mark_visited: bool = True,
+    backend: Backend = "auto",
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> Visibility:
+    """Visibility of a voxel grid from a pinhole camera by exact voxel traversal.
+
+    Each pixel ray (through the pixel centre) visits voxels in order; every voxel visited
+    is visible and the ray stops at its first occupied voxel, which is visible too.
+
+    Parameters
+    ----------
+    occupied
+        Boolean ``(X, Y, Z)`` occupancy.
+    grid
+        Its grid, in the camera's world frame.
+    camera
+        The camera (OpenCV axes).
+    stride
+        Cast a ray for every ``stride``-th pixel in both directions.
+    max_depth
+        Stop rays at this camera depth (z).
+    mark_visited
+        Also build ``visible`` (``False``: first hits and depths only).
+    backend, device
+        See :func:`traverse_rays`.
+    progress
+        Progress and cancellation.
+    """
+    origin, dirs, (h, w) = camera_rays(camera, stride)
+    t_max = np.inf if max_depth is None else float(max_depth)
+    tr = traverse_rays(
+        grid, origin, dirs, occupied, t_min=0.0, t_max=t_max, stop_at_occupied=True,
+        mark_visited=mark_visited, backend=backend, device=device, progress=progress,
+    )
+    depth = np.where(tr.first_hit >= 0, tr.hit_t, 0.0).astype(np.float32).reshape(h, w)
+    visible = tr.visited if tr.visited is not None else np.zeros(grid.shape, dtype=bool)
+    return Visibility(visible=visible, first_hit=tr.first_hit.reshape(h, w), depth=depth, stride=max(1, int(stride)))
+
+
+def carve_free_space(
+    grid: GridSpec,
+    points: np.ndarray,
+    origins: np.ndarray,
+    frame_index: np.ndarray | None = None,
+    occupied: np.ndarray | None = None,
+    *,
+    backend: Backend = "auto",
+    device: str | None = None,
+    chunk: int = DEFAULT_RAY_CHUNK,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Free space along sensor rays: voxels a ray from its sensor to its point crosses.
+
+    Parameters
+    ----------
+    grid
+        The voxel grid.
+    points
+        ``(N, 3)`` measured points (ray ends).
+    origins
+        ``(3,)`` one sensor position, or ``(F, 3)`` one per frame with ``frame_index``,
+        or ``(N, 3)`` one per point.
+    frame_index
+        ``(N,)`` frame of each point when ``origins`` is per frame.
+    occupied
+        Occupied voxels (default: :func:`occupancy_grid` of ``points``); they are never
+        free ("occupied wins"), even when another ray crosses them.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean ``(X, Y, Z)``: free voxels.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    orig = np.asarray(origins, dtype=np.float64)
+    if orig.ndim == 1:
+        ray_o = np.broadcast_to(orig.reshape(1, 3), pts.shape)
+    elif frame_index is not None:
+        ray_o = orig.reshape(-1, 3)[np.asarray(frame_index, dtype=np.int64)]
+    else:
+        ray_o = orig.reshape(-1, 3)
+        if len(ray_o) != len(pts):
+            raise DataError(None, f"{len(pts)} points but {len(ray_o)} ray origins")
+    occ = occupancy_grid(pts, grid) if occupied is None else np.asarray(occupied, dtype=bool)
+    tr = traverse_rays(
+        grid, ray_o, pts - ray_o, occ, t_min=0.0, t_max=1.0, stop_at_occupied=False,
+        mark_visited=True, backend=backend, device=device, chunk=chunk, progress=progress,
+    )
+    assert tr.visited is not None
+    return tr.visited & ~occ
