@@ -38,3 +38,24 @@ def register(registry: Registry) -> None:
         open="occstudio.io.occgen:open_trajectory",
         patterns=("info.json", "*.parquet"),
     )
+    registry.add_loader(
+        id="unscenes3d",
+        name="UnScenes3D folder",
+        sniff="occstudio.io.unscenes:sniff",
+        open="occstudio.io.unscenes:open_unscenes",
+        patterns=("*.json",),
+    )
+    registry.add_loader(
+        id="amodal",
+        name="Open-world amodal completion (inputs / outputs)",
+        sniff="occstudio.io.amodal:sniff",
+        open="occstudio.io.amodal:open_amodal",
+        patterns=("*.json",),
+    )
+    registry.add_loader(
+        id="amodal3r",
+        name="Amodal3R example views",
+        sniff="occstudio.io.amodal:sniff_amodal3r",
+        open="occstudio.io.amodal:open_amodal3r",
+        patterns=("*.png",),
+    )

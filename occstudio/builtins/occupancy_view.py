@@ -19,15 +19,16 @@ from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.errors import OccStudioError
 from occstudio.core.geometry import GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
-from occstudio.core.labels import ERRORS, LABEL_SETS, OCC3D, OCCGEN
+from occstudio.core.labels import ERRORS, LABEL_SETS, OCC3D, OCCGEN, UNSCENES3D, height_colormap
 from occstudio.core.sample import Sample
 from occstudio.io.images import read_image
 from occstudio.io.occ3d import read_labels_npz, read_prediction_npz
 from occstudio.io.occgen import read_depth_png, read_occ_sequence
+from occstudio.io.unscenes import load_sample_arrays as load_unscenes_arrays
 from occstudio.render.voxels import sparse_voxel_surface, voxel_surface
 
 #: Formats whose samples this module shows.
-OCCUPANCY_FORMATS = ("occ3d", "occgen")
+OCCUPANCY_FORMATS = ("occ3d", "occgen", "unscenes3d")
 
 VISIBILITY_FILTERS = ("all", "camera", "lidar")
 
@@ -105,6 +106,41 @@ def load_occ3d_view(
     return content
 
 
+def colorize_depth(depth: np.ndarray) -> np.ndarray:
+    """A depth map (metres, 0 = empty) as RGB: near red, far blue, empty black."""
+    valid = depth > 0
+    norm = np.zeros(depth.shape, np.float32)
+    if valid.any():
+        lo, hi = np.percentile(depth[valid], [1, 99])
+        norm[valid] = np.clip((depth[valid] - lo) / max(hi - lo, 1e-6), 0, 1)
+    rgb = height_colormap(1.0 - norm, 0.0, 1.0)[..., :3]
+    rgb[~valid] = 0
+    return rgb
+
+
+def load_unscenes_view(sample: Sample, progress: Progress | None = None) -> dict[str, Any]:
+    """Camera image, projected-LiDAR depth and the semantic voxels of an UnScenes3D sample."""
+    progress = ensure_progress(progress)
+    progress.start(2, "reading sample")
+    content = _base_content(sample)
+    content["prior_text"] = sample.text.get("caption", "")
+    content["voxel_labelset"] = UNSCENES3D.name
+    arrays = load_unscenes_arrays(sample, ("image", "depth", "occ"), errors=content["errors"])
+    content["image"] = arrays.get("image")
+    if arrays.get("depth") is not None:
+        content["obs_object_image"] = colorize_depth(arrays["depth"])
+    content["titles"] = {"image": "Camera", "object": "Depth (near = red)"}
+    progress.advance(message="building voxels")
+    if arrays.get("occ") is not None:
+        grid = GridSpec.unscenes()
+        content["grid_shape"] = tuple(grid.shape)
+        content["gt_poly"] = voxel_surface(arrays["occ"], grid, UNSCENES3D)
+        content["voxel_classes"] = _class_counts(arrays["occ"], arrays["occ"] != 255)
+        content["titles"]["gt"] = "Occupancy (LiDAR frame)"
+    progress.advance()
+    return content
+
+
 def _occgen_sequence(dataset: Dataset, cache: SampleCache) -> Any:
     path = dataset.meta.get("paths", {}).get("occ_sequence")
     if path is None:
@@ -131,17 +167,7 @@ def load_occgen_view(
     if (p := sample.path("rgb")) is not None and p.is_file():
         content["image"] = read_image(p)
     if (p := sample.path("depth")) is not None and p.is_file():
-        depth = read_depth_png(p)
-        valid = depth > 0
-        norm = np.zeros(depth.shape, np.float32)
-        if valid.any():
-            lo, hi = np.percentile(depth[valid], [1, 99])
-            norm[valid] = np.clip((depth[valid] - lo) / max(hi - lo, 1e-6), 0, 1)
-        from occstudio.core.labels import height_colormap
-
-        rgb = height_colormap(1.0 - norm, 0.0, 1.0)[..., :3]
-        rgb[~valid] = 0
-        content["obs_object_image"] = rgb
+        content["obs_object_image"] = colorize_depth(read_depth_png(p))
     content["titles"] = {"image": "RGB frame", "object": "Depth (near = red)"}
     progress.advance(message="building voxels")
     seq = _occgen_sequence(dataset, cache)
@@ -174,6 +200,8 @@ def load_occupancy_content(
         return load_occ3d_view(sample, visibility, progress, prediction, error_view, hidden_classes)
     if dataset.format == "occgen":
         return load_occgen_view(dataset, sample, cache, progress)
+    if dataset.format == "unscenes3d":
+        return load_unscenes_view(sample, progress)
     raise OccStudioError(f"{dataset.format}: not an occupancy format")
 
 

@@ -123,9 +123,10 @@ def take_screenshot(
         window.open_path(path, sample_id)
         wait_until_idle(window, sample_id)
         if predictions is not None:
-            window.error_view_action.setChecked(error_view)
-            window.controller.content = None
-            wait_until_idle(window, sample_id)
+            if error_view:
+                window.controller.content = None
+                window.error_view_action.setChecked(True)
+                wait_until_idle(window, sample_id)
             window.controller.open_predictions(predictions)
             window.controller.content = None
             wait_until_idle(window, sample_id)

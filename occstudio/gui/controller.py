@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from occstudio.builtins.amodal_view import AMODAL_FORMATS, load_amodal_view
 from occstudio.builtins.mesh_eval import DEFAULT_PARAMS, evaluate_samples
 from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, load_occupancy_content
 from occstudio.core.dataset import Dataset, SampleCache
@@ -92,6 +93,10 @@ class StudioController(QObject):
                 prediction=self.document.predictions.get(sample_id), error_view=self.error_view,
                 hidden_classes=self.hidden_classes,
                 key="content", on_result=self._content_loaded,
+            )
+        if dataset.format in AMODAL_FORMATS:
+            return self.jobs.submit(
+                f"Read {sample_id}", load_amodal_view, dataset, sample, key="content", on_result=self._content_loaded
             )
         prediction = self.document.predictions.get(sample_id)
         return self.jobs.submit(

@@ -531,9 +531,10 @@ class EditingController(QObject):
             shown = self.pane.mask()
             if shown is not None and shown.shape == array.shape:
                 state.layers[state.active] = shown
-        content = content if content is not None else self.controller.content
-        if content is not None and content.get("id") == state.sample_id:
-            content["mask"] = state.layers[state.active]
+        # (a dict sent through a Qt signal arrives as a copy: update both)
+        for shown_content in (content, self.controller.content):
+            if shown_content is not None and shown_content.get("id") == state.sample_id:
+                shown_content["mask"] = state.layers[state.active]
         other = [name for name in state.layers if name != state.active]
         self.layer_overlay.set_mask(state.layers[other[0]] if other else None)
         self._check_layers(state, notify=False)
@@ -905,7 +906,7 @@ class EditingController(QObject):
             sample = ctx.dataset.get(sid)
             kind, files = detect_mask_files(sample)
             saved_files = entry.meta.get("files") or {}
-            if {k: str(v) for k, v in files.items()} != {k: str(v) for k, v in saved_files.items()}:
+            if {k: Path(v).resolve() for k, v in files.items()} != {k: Path(v).resolve() for k, v in saved_files.items()}:
                 raise DataError(entry.path, f"the autosave of {sid} is for other mask files ({saved_files})")
             disk = read_layers(kind, files)
             arrays = ctx.journal.recover(entry)

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         titles = content.get("titles", {})
         self.sample_view.scene_pane.set_title(titles.get("image", "Scene + mask"))
         self.sample_view.object_pane.set_title(titles.get("object", "Visible object"))
+        self.sample_view.priors_strip.set_title(titles.get("priors", "Prior images"))
         self.sample_view.set_content(content)
         pred_title = titles.get("prediction", "Prediction")
         if content.get("prediction_path") is not None:
@@ -227,17 +228,19 @@ class MainWindow(QMainWindow):
             self.timeline.frame_shown()
 
     _shown_kind: tuple = (None, None)
-    _only_3d = False
+    _pane_mode = "both"
 
     def _fit_panes_to_content(self, content: dict[str, Any]) -> None:
-        """Give the 3D view most of the room when the sample has no 2D content at all."""
-        only_3d = not any(content.get(k) is not None for k in ("image", "obs_object_image")) and not (
+        """Give most of the room to the 3D view or to the 2D panes when only one has content."""
+        has_2d = any(content.get(k) is not None for k in ("image", "obs_object_image")) or bool(
             content.get("prior_images") or content.get("gt_images"))
-        if only_3d == self._only_3d:
+        has_3d = content.get("gt_poly") is not None or content.get("prediction_poly") is not None
+        mode = "both" if has_2d == has_3d else ("2d" if has_2d else "3d")
+        if mode == self._pane_mode:
             return
-        self._only_3d = only_3d
+        self._pane_mode = mode
         total = sum(self.sample_view.splitter.sizes())
-        share = 0.2 if only_3d else 0.6
+        share = {"both": 0.6, "2d": 0.8, "3d": 0.2}[mode]
         self.sample_view.splitter.setSizes([int(total * share), total - int(total * share)])
 
     def _apply_hidden_classes(self, hidden: set, render: bool = True, content: dict | None = None) -> None:

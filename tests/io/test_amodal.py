@@ -459,3 +459,27 @@ def test_generated_amodal3r_folder_with_gaps(tmp_path):
         open_amodal3r(lonely)
     with pytest.raises(DataError, match="is a file"):
         open_amodal3r(lonely / "a.png")
+
+
+def test_open_amodal_can_be_cancelled(example, tmp_path):
+    from occstudio.core.jobs import Cancelled, RecordingProgress
+
+    with pytest.raises(Cancelled):
+        open_amodal(example["root"], progress=RecordingProgress(cancel_after=1))
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "000000.png")
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "000000_mask.png")
+    assert len(open_amodal3r(tmp_path, progress=RecordingProgress())) == 1
+    with pytest.raises(Cancelled):
+        open_amodal3r(tmp_path, progress=RecordingProgress(cancel_after=1))
+
+
+def test_outputs_beside_the_inputs(example_copy):
+    root = example_copy["root"]
+    for folder in sorted((root / "output").iterdir()):
+        folder.rename(root / folder.name)
+    (root / "output").rmdir()
+    ds = open_amodal(root)
+    assert ds.meta["outputs"] == root and len(ds) == 3
+    assert all(s.path("completion").is_file() and s.path("image").is_file() for s in ds.samples)
+    elsewhere = open_amodal(root / "example_annotation.json", output_dir=root)
+    assert elsewhere.samples[1].meta["offset"] == example_copy["truth"]["mug-2_640_mug"][4]

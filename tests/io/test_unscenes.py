@@ -394,3 +394,13 @@ def test_small_file_readers(tmp_path):
     imageset.write_text("[1, 2]")
     with pytest.raises(DataError, match="expected an object"):
         read_imageset(imageset)
+
+
+def test_open_reports_progress_and_can_be_cancelled(fixture_root):
+    from occstudio.core.jobs import Cancelled, RecordingProgress
+
+    progress = RecordingProgress()
+    open_unscenes(fixture_root.root, progress=progress)
+    assert progress.records[-1] == (6, 6, "Listed UnScenes3D frames")
+    with pytest.raises(Cancelled):
+        open_unscenes(fixture_root.root, progress=RecordingProgress(cancel_after=2))

@@ -223,17 +223,14 @@ class _NumpyOps:
     def nonzero(self, mask: np.ndarray) -> np.ndarray:
         return np.flatnonzero(mask)
 
-    def any(self, mask: np.ndarray) -> bool:
-        return bool(mask.any())
-
-    def masked_add_(self, a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> None:
-        np.add(a, b, out=a, where=mask)
-
-    def masked_sub_one_(self, a: np.ndarray, mask: np.ndarray) -> None:
-        np.subtract(a, 1, out=a, where=mask)
-
     def clip(self, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
         return np.clip(a, lo, hi)
+
+    def put_where(self, dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
+        """``dst[mask] = src[mask]`` (cheap when the mask is sparse)."""
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            dst[idx] = src[idx]
 
     def divide(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -276,17 +273,12 @@ class _TorchOps:
     def nonzero(self, mask: Any) -> Any:
         return self.torch.nonzero(mask, as_tuple=True)[0]
 
-    def any(self, mask: Any) -> bool:
-        return bool(mask.any().item())
-
-    def masked_add_(self, a: Any, b: Any, mask: Any) -> None:
-        a.copy_(self.torch.where(mask, a + b, a))
-
-    def masked_sub_one_(self, a: Any, mask: Any) -> None:
-        a.sub_(mask.to(a.dtype))
-
     def clip(self, a: Any, lo: float, hi: float) -> Any:
         return self.torch.clamp(a, lo, hi)
+
+    def put_where(self, dst: Any, src: Any, mask: Any) -> None:
+        """``dst[mask] = src[mask]`` without a host synchronisation."""
+        dst.copy_(self.torch.where(mask, src, dst))
 
     def divide(self, a: Any, b: Any) -> Any:
         return a / b
@@ -426,24 +418,24 @@ def _traverse_chunk(
 
     # All rays step together. A ray that ends is parked (it no longer moves and its
     # results are already recorded); parked rays are dropped from the working arrays
-    # once they are an eighth of them, which keeps copying rare.
+    # once they are an eighth of them, which keeps copying rare. The torch path looks at
+    # the count of parked rays only every few steps, so a GPU rarely waits for the host.
+    check_every = 1 if ops.name == "numpy" else 8
     alive = ops.full(n, True, "bool")
-    n_dead = 0
-    n_steps = 0
+    fh = ops.full(n, -1, "int64")  # first hit of each working ray
+    ht = ops.full(n, np.inf, "float64")
+    dead = ops.zeros(1, "int64")[0]
+    steps = ops.zeros(1, "int64")[0]
     for it in range(sum(dims) + 4):
-        if n_dead == n:
-            break
         code = codes[flat]
         if visited is not None:
             visited[flat] = True  # parked rays re-mark a voxel they visited: harmless
         outside = code == _OUTSIDE
         occ = (code == _OCCUPIED) & alive
-        n_steps += int((alive & ~outside).sum())
-        hit = occ if stop_at_occupied else occ & (first_hit[ray] < 0)
-        if ops.any(hit):
-            hr = ray[hit]
-            first_hit[hr] = flat[hit]
-            hit_t[hr] = t_cur[hit]
+        steps = steps + (alive & ~outside).sum()
+        hit = occ if stop_at_occupied else occ & (fh < 0)
+        ops.put_where(fh, flat, hit)
+        ops.put_where(ht, t_cur, hit)
         ends = outside | occ if stop_at_occupied else outside
         # cross the nearest boundary (ties: x, then y, then z)
         t_next = xp.minimum(xp.minimum(T[0], T[1]), T[2])
@@ -458,17 +450,28 @@ def _traverse_chunk(
         T[2] += DT[2] * e2
         flat += SF[0] * e0 + SF[1] * e1 + SF[2] * e2
         t_cur = t_next  # only read for live rays
-        n_dead += int((alive & ends).sum())
+        dead = dead + (alive & ends).sum()
         alive = go
-        if n_dead * 8 >= n and n_dead < n:
-            keep = ops.nonzero(alive)
-            ray, flat, t_cur, t_end, alive = ray[keep], flat[keep], t_cur[keep], t_end[keep], alive[keep]
-            T = [c[keep] for c in T]
-            DT = [c[keep] for c in DT]
-            SF = [c[keep] for c in SF]
-            n, n_dead = int(keep.shape[0]), 0
+        if it % check_every == check_every - 1 or it % 64 == 63:
+            n_dead = int(dead)
+            if n_dead == n:
+                break
+            if n_dead * 8 >= n:
+                first_hit[ray] = fh
+                hit_t[ray] = ht
+                keep = ops.nonzero(alive)
+                ray, flat, t_cur, t_end, alive = ray[keep], flat[keep], t_cur[keep], t_end[keep], alive[keep]
+                fh, ht = fh[keep], ht[keep]
+                T = [c[keep] for c in T]
+                DT = [c[keep] for c in DT]
+                SF = [c[keep] for c in SF]
+                n = int(keep.shape[0])
+                dead = ops.zeros(1, "int64")[0]
         if it % 64 == 63:
             progress.check()
+    first_hit[ray] = fh
+    hit_t[ray] = ht
+    n_steps = int(steps)
     return ops.numpy(first_hit), ops.numpy(hit_t), n_steps
 
 

@@ -196,8 +196,9 @@ class MaskTools(QObject):
         pane.scene.addItem(self.cursor_item)
         pane.scene.addItem(self.polygon_item)
 
+        self._viewport = self.view.viewport()
         self.view.setMouseTracking(True)
-        self.view.viewport().setMouseTracking(True)
+        self._viewport.setMouseTracking(True)
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.view.installEventFilter(self)
         self.view.viewport().installEventFilter(self)
@@ -281,6 +282,12 @@ class MaskTools(QObject):
 
     # -- event filter ----------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        try:
+            return self._filter(watched, event)
+        except RuntimeError:  # the view is being destroyed (window closing)
+            return False
+
+    def _filter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if watched is self.view:
             if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
@@ -290,7 +297,7 @@ class MaskTools(QObject):
             if kind == QEvent.Type.FocusOut:
                 self._space = False
             return False
-        if watched is not self.view.viewport():
+        if watched is not self._viewport:
             return False
         if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) and isinstance(event, QMouseEvent):
             return self._mouse_press(event, double=kind == QEvent.Type.MouseButtonDblClick)

@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from occstudio.gui.main_window import MainWindow
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
-THUMB_HEIGHT = 96
+THUMB_HEIGHT = 72
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.PNG *.JPG *.JPEG *.WEBP)"
 MANIFEST_WITH_PRIORS = "manifest_with_priors.json"
 
