@@ -16,12 +16,14 @@ APT_PACKAGES := libusb-1.0-0 libgl1 libegl1 libosmesa6 libgl1-mesa-dri xvfb xaut
 
 DEMO := resources/demo/manifest.json
 
-.PHONY: run test setup system-deps venv demo lint bench screenshot clean help
+.PHONY: run test setup system-deps venv demo lint bench screenshot app wheel clean help
 
 help:
 	@echo "make run    - set up, then open occstudio on the bundled demo data"
 	@echo "make test   - set up, then run every test (lint, import layers, pytest under Xvfb)"
 	@echo "make bench  - run the benchmarks"
+	@echo "make app    - build the one-folder app with PyInstaller (packaging/)"
+	@echo "make wheel  - build the wheel and sdist into dist/"
 
 setup: system-deps venv $(DEMO)
 
@@ -35,12 +37,13 @@ $(APT_STAMP):
 	@mkdir -p $(VENV) && touch $@
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/occstudio-semantickitti/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) (first run takes a few minutes)"
 	@$(PY) -m pip install -q --upgrade pip
 	@$(PY) -m pip install -q torch==2.13.0
 	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e plugins/occstudio-semantickitti
 	@touch $@
 
 $(DEMO): | venv
@@ -58,7 +61,7 @@ run: setup
 	fi
 
 lint: venv
-	@$(VENV)/bin/ruff check --quiet occstudio tests benchmarks
+	@$(VENV)/bin/ruff check --quiet occstudio tests benchmarks packaging plugins
 	@$(VENV)/bin/lint-imports --no-cache >/dev/null && echo "import layers: ok"
 
 test: setup lint
@@ -69,6 +72,13 @@ bench: setup
 
 screenshot: setup
 	@$(XVFB) $(VENV)/bin/occstudio screenshot resources/demo --predictions resources/demo/predictions --out resources/screenshots/main_window.png
+
+app: setup
+	@packaging/build.sh
+
+wheel: venv
+	@$(PY) -m pip install -q build
+	@$(PY) -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

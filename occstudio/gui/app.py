@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QApplication
 from occstudio.core.errors import OccStudioError
 from occstudio.gui.main_window import MainWindow
 from occstudio.gui.qimage import array_to_qimage
-
-ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "occstudio.png"
+from occstudio.paths import icon_path
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -25,8 +24,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         QApplication.setApplicationName("occstudio")
         QApplication.setOrganizationName("occstudio")
         app = QApplication(argv if argv is not None else sys.argv[:1])
-        if ICON.is_file():
-            app.setWindowIcon(QIcon(str(ICON)))
+        try:
+            app.setWindowIcon(QIcon(str(icon_path())))
+        except FileNotFoundError:
+            pass  # a broken installation still runs, without its icon
     return app  # type: ignore[return-value]
 
 

@@ -157,7 +157,7 @@ def looks_like_amodal3r(values: np.ndarray) -> bool:
     return visible >= max(16, 0.005 * values.shape[0] * values.shape[1])
 
 
-def detect_mask_files(sample: Sample) -> tuple[str, dict[str, Path]]:
+def detect_mask_files(sample: Sample, dataset: Dataset | None = None) -> tuple[str, dict[str, Path]]:
     """How a sample's mask is stored: the kind and the file of each layer.
 
     Returns
@@ -165,7 +165,7 @@ def detect_mask_files(sample: Sample) -> tuple[str, dict[str, Path]]:
     tuple
         ``(kind, files)``: ``("binary", {"mask": path})`` for an ordinary mask file,
         ``("amodal3r", {"visible": path, "amodal": path})`` for an Amodal3R RGB mask
-        (``sample.meta["mask_format"] == "amodal3r"``, or an RGB file that
+        (``mask_format == "amodal3r"`` in the sample's or the dataset's ``meta``, or an RGB file that
         :func:`looks_like_amodal3r`), ``("pair", {"visible": mask, "amodal": amodal})``
         when the sample has an ``amodal_mask`` file besides its ``mask``.
 
@@ -176,6 +176,9 @@ def detect_mask_files(sample: Sample) -> tuple[str, dict[str, Path]]:
     """
     path = sample.path("mask")
     if path is None:
+        if dataset is not None and dataset.format == "amodal":
+            raise DataError(None, f"{sample.id}: open-world amodal outputs are not editable (visible_seg.png is a "
+                            "visualisation and amodal_segmentation.png is in crop coordinates)")
         raise DataError(None, f"sample {sample.id} has no mask file to edit")
     if not path.is_file():
         raise DataError(path, "the mask file does not exist; nothing to edit")
@@ -183,7 +186,10 @@ def detect_mask_files(sample: Sample) -> tuple[str, dict[str, Path]]:
         amodal = sample.path(key)
         if amodal is not None and amodal.is_file():
             return "pair", {VISIBLE_LAYER: path, AMODAL_LAYER: amodal}
-    declared = str(sample.meta.get("mask_format") or sample.fields.get("mask_format") or "").lower()
+    dataset_meta = dataset.meta if dataset is not None else {}
+    declared = str(
+        sample.meta.get("mask_format") or sample.fields.get("mask_format") or dataset_meta.get("mask_format") or ""
+    ).lower()
     if declared == "amodal3r":
         return "amodal3r", {VISIBLE_LAYER: path, AMODAL_LAYER: path}
     if declared in ("", "auto"):
@@ -494,7 +500,7 @@ class EditingController(QObject):
             self.not_editable_reason = f"{sample_id}: no image to paint on"
             return None
         try:
-            kind, files = detect_mask_files(sample)
+            kind, files = detect_mask_files(sample, dataset)
             shape = self.pane.image().shape[:2]
             if kind == "binary":
                 width, height = image_size(files[SINGLE_LAYER])
@@ -904,7 +910,7 @@ class EditingController(QObject):
         sid = entry.sample_id
         try:
             sample = ctx.dataset.get(sid)
-            kind, files = detect_mask_files(sample)
+            kind, files = detect_mask_files(sample, ctx.dataset)
             saved_files = entry.meta.get("files") or {}
             if {k: Path(v).resolve() for k, v in files.items()} != {k: Path(v).resolve() for k, v in saved_files.items()}:
                 raise DataError(entry.path, f"the autosave of {sid} is for other mask files ({saved_files})")

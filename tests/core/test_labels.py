@@ -58,7 +58,7 @@ def test_unscenes_and_occgen_presets():
     assert not UNSCENES3D.is_drawn(255)
     assert OCCGEN.class_names == ("free", "occupied")
     assert OCCGEN.is_drawn(1) and not OCCGEN.is_drawn(0)
-    assert set(LABEL_SETS) == {"occ3d", "unscenes3d", "occgen"}
+    assert set(LABEL_SETS) == {"occ3d", "unscenes3d", "occgen", "errors"}
 
 
 def test_unknown_and_ignored_ids():

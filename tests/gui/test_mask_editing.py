@@ -404,3 +404,38 @@ def test_recovery_needs_matching_files(qtbot, editor, dataset):
     assert journal.path_for(S0).is_file(), "an autosave that cannot be recovered is kept"
     meta = json.loads(bytes(np.load(journal.path_for(S0))["header"]).decode())
     assert meta["sample_id"] == S0
+
+
+def test_real_amodal3r_views_edit_and_save_keep_other_pixels(qtbot, editor, shared_data, tmp_path):
+    import shutil
+
+    from occstudio.io.mask_store import amodal3r_classes
+
+    w, ed = editor
+    folder = tmp_path / "amodal3r" / "1"
+    shutil.copytree(shared_data / "amodal3r_example" / "1", folder)
+    mask_path = folder / "000000_mask.png"
+    before_pixels = np.asarray(Image.open(mask_path)).copy()
+    open_and_wait(qtbot, w, folder)
+    state = ed.current_state()
+    assert state is not None and state.kind == "amodal3r" and state.files["visible"] == mask_path
+    visible, occluded = read_amodal3r_mask(mask_path)
+    assert np.array_equal(state.layers["visible"], visible)
+    assert np.array_equal(state.layers["amodal"], visible | occluded)
+    # grow the amodal (occluded) part with a stroke on the amodal layer
+    ed.set_active_layer("amodal")
+    ed.tools.set_tool("brush")
+    ed.tools.set_radius(6)
+    pane = w.sample_view.scene_pane
+    stroke(qtbot, pane, [(30, 30), (30, 120)])
+    assert ed.is_dirty()
+    assert ed.save()
+    after_pixels = np.asarray(Image.open(mask_path))
+    classes_before = amodal3r_classes(before_pixels)
+    classes_after = amodal3r_classes(after_pixels)
+    changed = classes_before != classes_after
+    assert changed.any()
+    assert np.array_equal(after_pixels[~changed], before_pixels[~changed]), "untouched pixels keep their exact values"
+    v2, o2 = read_amodal3r_mask(mask_path)
+    assert np.array_equal(v2, state.layers["visible"]) and np.array_equal(v2 | o2, state.layers["amodal"])
+    assert (folder / ".occstudio" / "originals" / "000000_mask.png").is_file()

@@ -395,6 +395,8 @@ def fuse_depth_frames(
     Returns
     -------
     FusedCloud
+        ``meta`` holds ``image_sizes`` (``(width, height)`` of each depth map) and
+        ``warnings``.
     """
     progress = ensure_progress(progress)
     frames = list(frames)
@@ -416,11 +418,13 @@ def fuse_depth_frames(
     origins = np.zeros((len(frames), 3))
     use_colors = colors
     warnings: list[str] = []
+    sizes: list[tuple[int, int]] = []
     n_raw = 0
     for i, frame in enumerate(frames):
         K, pose = _check_camera(frame.K, frame.pose, f"frame {frame.id or i}")
         origins[i] = pose[:3, 3]
         depth = frame.load_depth()
+        sizes.append((int(depth.shape[1]), int(depth.shape[0])))
         rgb = frame.load_rgb() if use_colors else None
         if use_colors and rgb is None:
             if i == 0:
@@ -442,7 +446,7 @@ def fuse_depth_frames(
         progress.advance(1, f"Fused frame {i + 1}/{len(frames)}")
     if acc is not None:
         points, cols = acc.result()
-        return FusedCloud(points, cols, None, origins, fixed, n_raw, meta={"warnings": warnings})
+        return FusedCloud(points, cols, None, origins, fixed, n_raw, meta={"warnings": warnings, "image_sizes": sizes})
     points = np.concatenate(pts_list) if pts_list else np.zeros((0, 3), np.float32)
     cols = np.concatenate(col_list) if (use_colors and col_list) else None
     index = np.concatenate(idx_list) if idx_list else np.zeros(0, np.int32)
@@ -451,8 +455,8 @@ def fuse_depth_frames(
         if size <= 0:
             raise DataError(None, "the dynamic voxel size is 0 (the points are flat or a single point)")
         points, cols = voxel_downsample(points, size, cols)
-        return FusedCloud(points, cols, None, origins, size, n_raw, meta={"warnings": warnings})
-    return FusedCloud(points, cols, index, origins, None, n_raw, meta={"warnings": warnings})
+        return FusedCloud(points, cols, None, origins, size, n_raw, meta={"warnings": warnings, "image_sizes": sizes})
+    return FusedCloud(points, cols, index, origins, None, n_raw, meta={"warnings": warnings, "image_sizes": sizes})
 
 
 def fuse_lidar_sweeps(

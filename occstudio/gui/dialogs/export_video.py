@@ -35,6 +35,13 @@ from PySide6.QtWidgets import (
 
 from occstudio.gui import settings as app_settings
 
+
+def cli_prefix() -> list[str]:
+    """Arguments before the sub-command: ``-m occstudio.cli``, or none in a frozen app
+    (where ``sys.executable`` is the occstudio program itself)."""
+    return [] if getattr(sys, "frozen", False) else ["-m", "occstudio.cli"]
+
+
 LAYOUTS = (("gt-pred", "GT | Prediction"), ("image-pred-gt", "Image | Prediction | GT"))
 CAMERAS = (("orbit", "Orbit / turntable"), ("fixed", "Fixed"))
 SIZES = ("1280x720", "1920x1080", "800x800", "640x360")
@@ -145,7 +152,7 @@ class ExportVideoDialog(QDialog):
     # command lines ---------------------------------------------------------
     def arguments(self, out: str, frames: int | None = None) -> list[str]:
         """The ``occstudio export-video`` arguments for the current options."""
-        args = ["-m", "occstudio.cli", "export-video", str(self.dataset_path), "--out", out,
+        args = [*cli_prefix(), "export-video", str(self.dataset_path), "--out", out,
                 "--layout", self.layout_box.currentData(), "--camera", self.camera.currentData(),
                 "--frames", str(frames or self.frames.value()), "--fps", f"{self.fps.value():g}",
                 "--size", self.size.currentText().strip(), "--json-progress"]
