@@ -17,7 +17,7 @@ from typing import Any
 from occstudio import __version__
 from occstudio.core.errors import OccStudioError
 
-COMMANDS = ("gui", "info", "metrics", "screenshot", "export-video", "priors", "plugins")
+COMMANDS = ("gui", "info", "metrics", "compute", "screenshot", "export-video", "priors", "plugins")
 
 
 class UsageError(OccStudioError):
@@ -78,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--icp", action="store_true", help="align the prediction to the GT with ICP first")
     m.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     m.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("compute", help="run a registered computation (see 'occstudio plugins list') on samples")
+    p.add_argument("computation", help="computation id, e.g. semantickitti.occupancy_stats")
+    p.add_argument("path", help="dataset to run it on")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--sample", help="one sample id (default: every sample)")
+    which.add_argument("--all", action="store_true", help="every sample (the default)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="a parameter value (repeatable)")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("screenshot", help="open the window on a sample and save a PNG of it (needs a display)")
     p.add_argument("path")
@@ -196,6 +205,35 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compute(args: argparse.Namespace) -> int:
+    from occstudio.builtins.computations import run_computation
+    from occstudio.core.jobs import TqdmProgress
+    from occstudio.io.opening import open_dataset
+    from occstudio.plugins.registry import get_registry
+
+    reg = get_registry()
+    spec = reg.computations.get(args.computation)
+    if spec is None:
+        known = ", ".join(sorted(reg.computations)) or "none installed"
+        raise UsageError(f"unknown computation {args.computation!r} (known: {known})")
+    params = spec.parse_params(args.param)
+    dataset = open_dataset(args.path)
+    ids = [args.sample] if args.sample else dataset.ids()
+    unknown = [sid for sid in ids if sid not in set(dataset.ids())]
+    if unknown:
+        raise UsageError(f"{args.path}: unknown sample id {unknown[0]!r}")
+    progress = None if args.json or not sys.stderr.isatty() else TqdmProgress()
+    results = run_computation(spec, dataset, ids, params, progress)
+    if args.json:
+        _print_json({"computation": spec.id, "params": params, "results": results})
+    else:
+        for sid, values in results.items():
+            print(f"{sid}: {json.dumps(values)}")
+    if results and all("error" in v for v in results.values()):
+        raise OccStudioError(f"{spec.id} failed on every sample: {next(iter(results.values()))['error']}")
+    return 0
+
+
 def cmd_priors(args: argparse.Namespace) -> int:
     if args.priors_command != "export":
         raise UsageError("priors: choose an action, e.g. 'occstudio priors export MANIFEST --priors-root DIR --output OUT'")
@@ -250,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_plugins(args)
         if args.command == "priors":
             return cmd_priors(args)
+        if args.command == "compute":
+            return cmd_compute(args)
         if args.command == "export-video":
             from occstudio.render.video_cli import run_export_video
 

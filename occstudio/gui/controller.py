@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from occstudio.builtins.amodal_view import AMODAL_FORMATS, load_amodal_view
+from occstudio.builtins.computations import run_computation
 from occstudio.builtins.mesh_eval import DEFAULT_PARAMS, evaluate_samples
 from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, load_occupancy_content
 from occstudio.core.dataset import Dataset, SampleCache
@@ -181,6 +182,19 @@ class StudioController(QObject):
             key=f"metrics:{scope}", on_result=self._metrics_computed,
         )
 
+    def run_computation(self, spec: Any, params: dict[str, Any], scope: str = "current") -> Job | None:
+        """Run a registered computation on the current sample or all samples."""
+        doc = self.document
+        if doc.dataset is None:
+            self.notifications.error("Open a dataset first")
+            return None
+        ids = [doc.current_id] if scope == "current" and doc.current_id else doc.dataset.ids()
+        return self.jobs.submit(
+            f"{spec.name}: {ids[0] if len(ids) == 1 else f'{len(ids)} samples'}",
+            run_computation, spec, doc.dataset, ids, params, key=f"compute:{spec.id}",
+            on_result=self._metrics_computed,
+        )
+
     def _metrics_computed(self, results: dict[str, dict[str, Any]]) -> None:
         for sid, values in results.items():
             if "error" in values:
@@ -189,4 +203,4 @@ class StudioController(QObject):
             self.document.set_metrics(sid, values)
             self.metrics_ready.emit(sid, values)
         ok = sum(1 for v in results.values() if "error" not in v)
-        self.notifications.info(f"Mesh metrics computed for {ok} sample{'s' if ok != 1 else ''}")
+        self.notifications.info(f"Results computed for {ok} sample{'s' if ok != 1 else ''}")

@@ -15,6 +15,7 @@ from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, labelset_named
 from occstudio.gui import settings as app_settings
 from occstudio.gui.actions import build_actions
 from occstudio.gui.controller import StudioController
+from occstudio.gui.dialogs.compute import ComputeDialog
 from occstudio.gui.dialogs.export_video import ExportVideoDialog
 from occstudio.gui.dialogs.plugins import PluginsDialog
 from occstudio.gui.docks.jobs import JobsDock
@@ -162,6 +163,13 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         compute_menu = bar.addMenu("&Compute")
         compute_menu.addActions([a["metrics_current"], a["metrics_all"]])
+        computations = get_registry().computations
+        if computations:
+            compute_menu.addSeparator()
+        for spec in computations.values():
+            action = compute_menu.addAction(f"{spec.name}…")
+            action.setStatusTip(spec.description or f"Run {spec.id} ({spec.plugin})")
+            action.triggered.connect(lambda _=False, sp=spec: self.show_compute_dialog(sp))
         compute_menu.addSeparator()
         compute_menu.addAction(a["cancel_jobs"])
         help_menu = bar.addMenu("&Help")
@@ -368,6 +376,18 @@ class MainWindow(QMainWindow):
         dialog.finished_export.connect(lambda path: self.notifications.info(f"Video written: {path}"))
         dialog.show()
         self.export_dialog = dialog
+
+    def show_compute_dialog(self, spec: Any) -> None:
+        """Compute > <a registered computation>…: ask for parameters, then run it as a job."""
+        dialog = ComputeDialog(spec, self.controller.document.current_id, self)
+        if dialog.exec() != ComputeDialog.DialogCode.Accepted:
+            return
+        try:
+            params = dialog.values()
+        except ValueError as exc:
+            self.notifications.error(f"{spec.name}: {exc}")
+            return
+        self.controller.run_computation(spec, params, dialog.scope_value())
 
     def show_plugins(self) -> None:
         """Help > Plugins."""

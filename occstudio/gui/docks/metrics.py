@@ -28,8 +28,9 @@ def flatten_metrics(values: dict[str, Any]) -> dict[str, float | None]:
     for key, value in values.items():
         if isinstance(value, dict):
             for sub, v in value.items():
-                flat[f"{key}@{sub}"] = None if v is None else float(v)
-        elif isinstance(value, (int, float)) or value is None:
+                if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+                    flat[f"{key}@{sub}"] = None if v is None else float(v)
+        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
             flat[key] = None if value is None else float(value)
     return flat
 
