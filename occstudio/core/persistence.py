@@ -628,3 +628,14 @@ class ReviewStore:
     def prior_text_overrides(self) -> dict[str, str]:
         """All prior-text overrides ``{id: text}`` (what a priors export takes)."""
         return dict(self._prior_text)
+
+
+def atomic_savez(path: str | Path, compressed: bool = True, **arrays: Any) -> Path:
+    """Write arrays to an ``.npz`` atomically (``np.savez_compressed`` or ``np.savez``)."""
+    import numpy as np
+
+    def write(temp: Path) -> None:
+        with open(temp, "wb") as handle:
+            (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+
+    return atomic_write(path, write)

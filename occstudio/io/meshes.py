@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import struct
-import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from occstudio.core.errors import DataError, MissingFileError, UnknownFormatError
+from occstudio.core.persistence import atomic_write
 
 MESH_SUFFIXES = (".ply", ".obj", ".glb", ".gltf", ".npy")
 
@@ -659,24 +658,11 @@ def write_ply(
             if tri is not None:
                 fh.write("".join(f"3 {a} {b} {c}\n" for a, b, c in tri.tolist()).encode("ascii"))
 
-    _atomic_write(path, write)
+    def write_to(temp: Path) -> None:
+        with open(temp, "wb") as fh:
+            write(fh)
 
-
-def _atomic_write(path: Path, writer: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, write_to)
 
 
 # --------------------------------------------------------------------------- OBJ

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -35,6 +34,7 @@ from occstudio.core.dataset import Dataset
 from occstudio.core.errors import DataError, MissingFileError
 from occstudio.core.geometry import OPENGL_TO_OPENCV, Camera, GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
+from occstudio.core.persistence import atomic_savez
 from occstudio.core.sample import Sample
 from occstudio.io.jsonio import read_json, read_json_lines
 
@@ -548,24 +548,6 @@ def occ_frame_indices(seq: OccSequence, t: int) -> np.ndarray:
     return idx.astype(np.int64)
 
 
-def _atomic_savez(path: Path, compressed: bool = True, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_occ_sequence(path: str | Path, frames: Sequence[np.ndarray], n_voxels: int) -> None:
     """Write per-frame flat voxel indices as a scipy-compatible CSR ``.npz``.
 
@@ -600,7 +582,7 @@ def write_occ_sequence(path: str | Path, frames: Sequence[np.ndarray], n_voxels:
     if not big and indptr[-1] <= np.iinfo(np.int32).max:
         indptr = indptr.astype(np.int32)
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=itype)
-    _atomic_savez(
+    atomic_savez(
         path,
         indices=indices,
         indptr=indptr,
@@ -701,7 +683,7 @@ def write_mask_sequence(path: str | Path, masks: np.ndarray | Iterable[np.ndarra
             raise ValueError("no masks to write (pass a (0, X, Y, Z) array for an empty sequence)")
     n_bytes = math.ceil(int(np.prod(grid_shape)) / 8)
     packed = np.stack(packed_rows) if packed_rows else np.zeros((0, n_bytes), dtype=np.uint8)
-    _atomic_savez(
+    atomic_savez(
         path,
         data=packed,
         shape=np.array(grid_shape, dtype=np.int64),
