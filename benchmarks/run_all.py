@@ -35,6 +35,7 @@ def main() -> int:
         ("bench_miou", label_args),
         ("bench_brush", []),
         ("bench_video", []),
+        ("bench_paint_gui", []),
     ]
     failed = 0
     for name, extra in runs:

@@ -45,7 +45,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,6 +103,8 @@ DEFAULT_AUTOSAVE_MS = 2000
 MAX_AUTOSAVE_MS = 5000
 #: Undo commands kept per sample.
 UNDO_CAP = 100
+#: Memory the undo history of one sample may hold (the newest command is always kept).
+UNDO_MAX_BYTES = 256 << 20
 #: Layer names.
 SINGLE_LAYER, VISIBLE_LAYER, AMODAL_LAYER = "mask", "visible", "amodal"
 #: Keys of a sample's ``paths`` that hold a separate amodal (full-object) mask.
@@ -283,7 +285,6 @@ class SampleMasks:
     active: str
     context: DatasetContext
     outside_amodal: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def two_layers(self) -> bool:
@@ -332,7 +333,7 @@ class EditingController(QObject):
         self.notifications = window.notifications
         self.browser = window.browser
         self.pane: ImagePane = window.sample_view.scene_pane
-        self.stacks = EditStacks(cap=UNDO_CAP)
+        self.stacks = EditStacks(cap=UNDO_CAP, max_bytes=UNDO_MAX_BYTES)
         self.states: dict[str, SampleMasks] = {}
         self.context: DatasetContext | None = None
         self.current_id: str | None = None
@@ -416,9 +417,9 @@ class EditingController(QObject):
         leftover = self.dirty_ids()
         if leftover:
             self._resolve_leftovers(leftover)
-        self._autosave_flush_sync()
+        self.flush_autosave()
         self.states.clear()
-        self.stacks = EditStacks(cap=UNDO_CAP)
+        self.stacks = EditStacks(cap=UNDO_CAP, max_bytes=UNDO_MAX_BYTES)
         self.current_id = None
         self.not_editable_reason = ""
         self._reason_shown = ""
@@ -510,8 +511,11 @@ class EditingController(QObject):
                         f"the mask is {width}×{height} but the image is {shape[1]}×{shape[0]}; "
                         "masks can only be edited at the image's size",
                     )
+                # the ExtremeOcc content loader shows read_mask(file) itself: adopt the pane's
+                # array; for other formats read the file (what is shown may be derived)
                 shown = self.pane.mask()
-                layers = {SINGLE_LAYER: shown if shown is not None else read_mask(files[SINGLE_LAYER])}
+                trusted = shown is not None and dataset.format == "extremeocc"
+                layers = {SINGLE_LAYER: shown if trusted else read_mask(files[SINGLE_LAYER])}
             else:
                 layers = read_layers(kind, files)
                 for name, array in layers.items():
@@ -981,8 +985,6 @@ class EditingController(QObject):
         self._autosave_timer.stop()
         self.autosave_now()
         self._wait_background(timeout)
-
-    _autosave_flush_sync = flush_autosave
 
     def _submit(self, func: Callable[..., Any], *args: Any) -> Future | None:
         with self._executor_lock:

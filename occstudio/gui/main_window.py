@@ -23,6 +23,7 @@ from occstudio.gui.docks.legend import LegendWidget
 from occstudio.gui.docks.log import LogDock
 from occstudio.gui.docks.metrics import MetricsDock
 from occstudio.gui.docks.sample_browser import SampleBrowser
+from occstudio.gui.editing import install_editing
 from occstudio.gui.jobs import JobManager
 from occstudio.gui.notifications import Notification, Notifications
 from occstudio.gui.panes.sample_view import SampleView
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_menus()
         self._wire()
+        self.editing = install_editing(self)
         self._restore_layout()
 
     # construction -------------------------------------------------------
@@ -236,7 +238,7 @@ class MainWindow(QMainWindow):
             self.timeline.frame_shown()
 
     _shown_kind: tuple = (None, None)
-    _pane_mode = "both"
+    _pane_mode: str | None = None  # set on the first sample shown
 
     def _fit_panes_to_content(self, content: dict[str, Any]) -> None:
         """Give most of the room to the 3D view or to the 2D panes when only one has content."""

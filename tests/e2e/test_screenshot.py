@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a d
 
 
 def screenshot(path, out, *extra):
-    cmd = [sys.executable, "-m", "occstudio.cli", "screenshot", str(path), "--out", str(out), "--size", "1280x800",
+    cmd = [sys.executable, "-m", "occstudio.cli", "screenshot", str(path), "--out", str(out), "--size", "1280x900",
            "--json", *extra]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
@@ -38,7 +38,7 @@ def test_screenshot_of_demo_shows_image_and_3d(demo_root, tmp_path):
     out = tmp_path / "shot.png"
     info = screenshot(demo_root, out, "--predictions", str(demo_root / "predictions"))
     img = np.asarray(Image.open(out).convert("RGB"))
-    assert img.shape[:2] == (800, 1280)
+    assert img.shape[:2] == (900, 1280)
     assert_not_blank(region(img, info["regions"]["scene_image"]), "image pane")
     view = region(img, info["regions"]["view3d"])
     assert_not_blank(view, "3D view")

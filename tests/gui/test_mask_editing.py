@@ -439,3 +439,31 @@ def test_real_amodal3r_views_edit_and_save_keep_other_pixels(qtbot, editor, shar
     v2, o2 = read_amodal3r_mask(mask_path)
     assert np.array_equal(v2, state.layers["visible"]) and np.array_equal(v2 | o2, state.layers["amodal"])
     assert (folder / ".occstudio" / "originals" / "000000_mask.png").is_file()
+
+
+def test_autosave_interval_and_auto_answers_from_environment(monkeypatch):
+    from occstudio.gui.editing import DEFAULT_AUTOSAVE_MS, autosave_interval_ms, parse_auto_answers
+
+    monkeypatch.delenv("OCCSTUDIO_AUTOSAVE_MS", raising=False)
+    assert autosave_interval_ms() == DEFAULT_AUTOSAVE_MS <= 5000
+    monkeypatch.setenv("OCCSTUDIO_AUTOSAVE_MS", "60000")
+    assert autosave_interval_ms() == 5000, "never later than 5 s after a change"
+    monkeypatch.setenv("OCCSTUDIO_AUTOSAVE_MS", "oops")
+    assert autosave_interval_ms() == DEFAULT_AUTOSAVE_MS
+    assert parse_auto_answers(" Recovery=recover, unsaved = discard,bad") == {"recovery": "recover", "unsaved": "discard"}
+
+
+def test_region_refresh_matches_full_overlay_in_contour_mode(qtbot, editor, dataset):
+    w, ed = editor
+    open_and_wait(qtbot, w, dataset)
+    pane = w.sample_view.scene_pane
+    pane.set_overlay_mode("contour")
+    pane.set_contour_width(2)
+    ed.tools.set_tool("brush")
+    ed.tools.set_radius(3)
+    stroke(qtbot, pane, [(14, 0), (20, 30), (1, 63)])  # over the mask edge and the image border
+    ed.tools.set_tool("eraser")
+    stroke(qtbot, pane, [(24, 20), (24, 40)])  # a hole inside the mask
+    shown = qimage_to_array(pane.overlay_item.pixmap().toImage())[:, :, 3]
+    expected = overlay_rgba(pane.mask(), pane.overlay_color(), pane.overlay_opacity(), "contour", 2)[:, :, 3]
+    assert np.array_equal(shown, expected)

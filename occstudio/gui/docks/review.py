@@ -98,8 +98,9 @@ class ReviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(form)
-        layout.addWidget(self.list, 1)
         layout.addWidget(self.counts_label)
+        layout.addWidget(self.list, 1)
+        layout.addStretch(0)  # takes the space while the list is hidden
 
         self.actions: dict[str, QAction] = {}
         for status in REVIEW_STATUSES:

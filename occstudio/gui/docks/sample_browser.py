@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -354,28 +355,38 @@ class SampleFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._words: list[str] = []
+        self._predicate: Callable[[str], bool] | None = None
+
+    def _change_filter(self, apply: Callable[[], None]) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            apply()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            apply()
+            self.invalidateRowsFilter()
 
     def set_filter_words(self, text: str) -> None:
         """Filter on the words of ``text``."""
         words = text.lower().split()
         if words == self._words:
             return
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
-            self.beginFilterChange()
-            self._words = words
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._words = words
-            self.invalidateRowsFilter()
+        self._change_filter(lambda: setattr(self, "_words", words))
+
+    def set_predicate(self, predicate: Callable[[str], bool] | None) -> None:
+        """Also keep only samples whose id satisfies ``predicate`` (``None``: all)."""
+        self._change_filter(lambda: setattr(self, "_predicate", predicate))
 
     def filter_words(self) -> list[str]:
         """The current filter words (lower-case)."""
         return list(self._words)
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        model = self.sourceModel()
+        if self._predicate is not None and not self._predicate(model.sample_id(source_row)):
+            return False
         if not self._words:
             return True
-        model = self.sourceModel()
         text = model.search_text(source_row)
         return all(word in text for word in self._words)
 
@@ -535,6 +546,17 @@ class SampleBrowser(QWidget):
         self._filtering = True
         try:
             self.proxy.set_filter_words(text)
+            self._restore_current(current)
+        finally:
+            self._filtering = False
+        self._update_count()
+
+    def set_sample_predicate(self, predicate: Callable[[str], bool] | None) -> None:
+        """Show only samples whose id satisfies ``predicate`` (e.g. a review status filter)."""
+        current = self._current_id
+        self._filtering = True
+        try:
+            self.proxy.set_predicate(predicate)
             self._restore_current(current)
         finally:
             self._filtering = False

@@ -240,6 +240,8 @@ class MaskTools(QObject):
         self._radius = value
         self._update_cursor_item()
         self.radius_changed.emit(value)
+        if self._tool in ("brush", "eraser"):
+            self.message.emit(self.hint())
 
     def grow_brush(self) -> None:
         """``]``: the next larger radius."""

@@ -66,6 +66,8 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB_HEIGHT = 72
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.PNG *.JPG *.JPEG *.WEBP)"
 MANIFEST_WITH_PRIORS = "manifest_with_priors.json"
+#: The dataset format whose samples have prior folders.
+PRIOR_FORMAT = "extremeocc"
 
 
 def priors_root_for(dataset: Dataset, sample_id: str | None = None) -> Path:
@@ -269,9 +271,13 @@ class PriorGallery(QWidget):
         self.trashed = []
         self.set_sample(None)
 
+    def supported(self) -> bool:
+        """Whether the open dataset has prior folders (ExtremeOcc-3D manifests)."""
+        return self.dataset is not None and self.dataset.format == PRIOR_FORMAT
+
     def set_sample(self, sample_id: str | None) -> None:
         """Show the priors and prior text of ``sample_id`` (``None``: nothing)."""
-        if self.dataset is not None and sample_id and sample_id in set(self.dataset.ids()):
+        if self.supported() and sample_id and sample_id in set(self.dataset.ids()):
             self.sample_id = sample_id
             self.priors_root = priors_root_for(self.dataset, sample_id)
         else:
@@ -325,7 +331,9 @@ class PriorGallery(QWidget):
                 item.setSelected(True)
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        if self.sample_id is None:
+        if self.dataset is not None and not self.supported():
+            self.title.setText(f"No prior folders in {self.dataset.format} datasets")
+        elif self.sample_id is None:
             self.title.setText("No sample")
         else:
             where = self.priors_root / self.sample_id if self.priors_root is not None else None
@@ -517,7 +525,7 @@ class PriorGallery(QWidget):
             No ExtremeOcc-3D dataset is open, or the export failed (e.g. missing priors).
         """
         dataset = self.dataset
-        if dataset is None or dataset.format != "extremeocc":
+        if dataset is None or dataset.format != PRIOR_FORMAT:
             raise DataError(None, "open an ExtremeOcc-3D manifest to export a manifest with priors")
         priors_root = self.priors_root or priors_root_for(dataset)
         out = Path(output) if output is not None else Path(dataset.root) / MANIFEST_WITH_PRIORS
