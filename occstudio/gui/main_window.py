@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from occstudio.gui.notifications import Notification, Notifications
 from occstudio.gui.panes.sample_view import SampleView
 from occstudio.gui.panes.timeline import Timeline
 from occstudio.gui.panes.view3d import View3D
-from occstudio.plugins.registry import get_registry
+from occstudio.plugins.registry import get_registry, resolve
 from occstudio.render.voxels import apply_class_visibility
 
 OPEN_FILTER = (
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_menus()
         self._wire()
+        self._add_plugin_docks()
         self.editing = install_editing(self)
         self._restore_layout()
 
@@ -125,6 +127,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a["open_predictions"])
         file_menu.addSeparator()
         file_menu.addActions([a["export_video"], a["export_metrics"]])
+        exporters = get_registry().exporters
+        if exporters:
+            export_menu = file_menu.addMenu("Export &with")
+            for spec in exporters.values():
+                action = export_menu.addAction(f"{spec.name}…")
+                action.setStatusTip(f"{spec.id} ({spec.plugin}): writes the current {'/'.join(spec.accepts) or 'sample'}")
+                action.triggered.connect(lambda _=False, sp=spec: self.export_with(sp))
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = bar.addMenu("&View")
@@ -390,6 +399,38 @@ class MainWindow(QMainWindow):
             self.notifications.error(f"{spec.name}: {exc}")
             return
         self.controller.run_computation(spec, params, dialog.scope_value())
+
+    def _add_plugin_docks(self) -> None:
+        """Docks contributed by plugins; one that fails to build is reported, never fatal."""
+        areas = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
+                 "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+        for spec in get_registry().docks.values():
+            try:
+                widget = resolve(spec.factory)(self)
+            except Exception as exc:  # a broken plugin dock must not stop the window
+                self.notifications.error(f"Plugin dock {spec.id} ({spec.plugin}) failed: {exc}", traceback.format_exc())
+                continue
+            dock = QDockWidget(spec.name, self)
+            dock.setObjectName(f"dock_plugin_{spec.id}")
+            dock.setWidget(widget)
+            self.addDockWidget(areas.get(spec.area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
+            self.docks[f"plugin:{spec.id}"] = dock
+
+    def export_with(self, spec: Any, path: str | None = None) -> None:
+        """File > Export with > <plugin exporter>: write the current sample (or dataset) in a job."""
+        doc = self.controller.document
+        target = doc.dataset if "dataset" in spec.accepts else doc.current
+        if target is None:
+            self.notifications.error(f"{spec.name}: open a dataset and select a sample first")
+            return
+        if path is None:
+            patterns = " ".join(f"*{e}" for e in spec.extensions) or "*"
+            path, _ = QFileDialog.getSaveFileName(self, spec.name, self._last_dir(), f"{spec.name} ({patterns})")
+            if not path:
+                return
+        func = resolve(spec.func)
+        self.jobs.submit(f"{spec.name} → {Path(path).name}", func, target, path,
+                         on_result=lambda _r: self.notifications.info(f"Wrote {path}"))
 
     def show_plugins(self) -> None:
         """Help > Plugins."""
