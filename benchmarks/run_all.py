@@ -28,12 +28,15 @@ def main() -> int:
     data = shared_data()
     labels = data / "occ3d" / "29796060110c4163b07f06eff4af0753" / "labels.npz" if data else None
     label_args = ["--labels", str(labels)] if labels is not None and labels.is_file() else []
+    traj = data / "occgen" / "trajectory_1" if data else None
+    traj_args = ["--trajectory", str(traj)] if traj is not None and traj.is_dir() else []
     runs: list[tuple[str, list[str]]] = [
         ("bench_startup", []),
         ("bench_chamfer", []),
         ("bench_voxels", label_args),
         ("bench_miou", label_args),
         ("bench_brush", []),
+        ("bench_visibility", traj_args),
         ("bench_video", []),
         ("bench_paint_gui", []),
     ]

@@ -17,7 +17,8 @@ from typing import Any
 from occstudio import __version__
 from occstudio.core.errors import OccStudioError
 
-COMMANDS = ("gui", "info", "metrics", "compute", "screenshot", "export-video", "priors", "plugins")
+COMMANDS = ("gui", "info", "metrics", "compute", "reconstruct", "occupancy", "eval", "screenshot", "export-video",
+            "priors", "plugins")
 
 
 class UsageError(OccStudioError):
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--icp", action="store_true", help="align the prediction to the GT with ICP first")
     m.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     m.add_argument("--json", action="store_true")
+
+    from occstudio.builtins.compute_cli import add_compute_parsers
+
+    add_compute_parsers(sub, msub)
 
     p = sub.add_parser("compute", help="run a registered computation (see 'occstudio plugins list') on samples")
     p.add_argument("computation", help="computation id, e.g. semantickitti.occupancy_stats")
@@ -165,8 +170,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.metrics_kind == "occupancy":
+        from occstudio.builtins.compute_cli import run_metrics_occupancy
+
+        return run_metrics_occupancy(args)
     if args.metrics_kind != "mesh":
-        raise UsageError("metrics: choose a kind, e.g. 'occstudio metrics mesh --gt A --pred B'")
+        raise UsageError("metrics: choose a kind: 'occstudio metrics mesh --gt A --pred B' or 'metrics occupancy'")
     from occstudio.core.compute.metrics import mesh_metrics
     from occstudio.core.jobs import TqdmProgress
     from occstudio.io.geometry import load_geometry
@@ -280,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "info":
             return cmd_info(args)
+        if args.command in ("reconstruct", "occupancy", "eval"):
+            from occstudio.builtins.compute_cli import run_compute
+
+            return run_compute(args)
         if args.command == "metrics":
             return cmd_metrics(args, parser)
         if args.command == "screenshot":

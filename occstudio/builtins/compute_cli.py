@@ -22,7 +22,7 @@ import numpy as np
 from occstudio.builtins.evaluation import jsonable
 from occstudio.core.errors import DataError, MissingFileError
 from occstudio.core.geometry import Camera, GridSpec
-from occstudio.core.jobs import Progress, TqdmProgress
+from occstudio.core.jobs import Progress, TqdmProgress, ensure_progress
 
 #: Top-level commands added by :func:`add_compute_parsers`.
 COMPUTE_COMMANDS = ("reconstruct", "occupancy", "eval")
@@ -344,11 +344,14 @@ def run_occupancy(args: argparse.Namespace) -> int:
         mask_camera = mask_lidar = None
         if args.visibility:
             mask_camera = np.zeros(grid.shape, dtype=bool)
+            steps = ensure_progress(progress)
+            steps.start(len(frames), "Camera visibility")
             for i, frame in enumerate(frames):
                 w, h = sizes[i]
                 cam = Camera.from_pose(frame.K, frame.pose, w, h)
                 vis = camera_visibility(occupied, grid, cam, stride=args.stride, backend=args.backend)
                 mask_camera |= vis.visible
+                steps.advance(1)
             result["n_visible"] = int(mask_camera.sum())
         if args.carve:
             assert cloud is not None and cloud.frame_index is not None
@@ -365,6 +368,9 @@ def run_occupancy(args: argparse.Namespace) -> int:
         rows: list[np.ndarray] = []
         n_occ = []
 
+        steps = ensure_progress(progress)
+        steps.start(len(frames), "Per-frame occupancy")
+
         def masks() -> Any:
             for i, frame in enumerate(frames):
                 pose = np.asarray(frame.pose, dtype=np.float64)
@@ -378,6 +384,7 @@ def run_occupancy(args: argparse.Namespace) -> int:
                     yield vis.visible
                 rows.append(np.flatnonzero(occ.reshape(-1)))
                 n_occ.append(len(rows[-1]))
+                steps.advance(1)
 
         outputs = []
         if args.visibility:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from occstudio.core.compute.occupancy import cuda_driver_present
 from occstudio.core.compute.occupancy_metrics import (
     FREE_ID,
     N_CLASSES,
@@ -472,7 +473,10 @@ def evaluate_dataset(
         if not items:
             raise DataError(Path(pred_root), "no sample has both a GT mesh and a prediction")
         func = evaluate_mesh_chunk
-        params = MeshParams(dict(mesh_params or {}))
+        values = dict(mesh_params or {})
+        if "device" not in values and not cuda_driver_present():
+            values["device"] = "cpu"  # skip importing torch just to learn there is no GPU
+        params = MeshParams(values)
         metric = "mesh"
     else:
         raise DataError(dataset.source, f"eval supports Occ3D and ExtremeOcc-3D datasets, not {dataset.format!r}")

@@ -170,7 +170,8 @@ def _rgb_loader(path: Path) -> Any:
 
 
 def condition_frames(path: str | Path, rgb: bool = True) -> list[DepthFrame]:
-    """The frames of a ``condition.npz`` (colours from ``rgb/<i>.png`` when present)."""
+    """The frames of a ``condition.npz``, with colours from ``rgb/<i>.png`` when every
+    frame has one (and ``rgb`` is true)."""
     cond = read_condition(path)
     frames = []
     have_all = rgb and all(p is not None for p in cond.rgb_paths)

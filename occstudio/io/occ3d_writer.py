@@ -12,13 +12,12 @@ read back only with ``numpy.load``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from occstudio.core.errors import DataError
+from occstudio.core.persistence import atomic_savez
 
 
 def _as_labels(values: np.ndarray, name: str) -> np.ndarray:
@@ -41,23 +40,6 @@ def _as_mask(values: np.ndarray | None, shape: tuple[int, ...], name: str) -> np
     if arr.shape != shape:
         raise DataError(None, f"{name} has shape {arr.shape}, expected {shape}")
     return np.ascontiguousarray((arr != 0).astype(np.uint8))
-
-
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_occ3d_labels(
@@ -91,7 +73,7 @@ def write_occ3d_labels(
     lidar = _as_mask(mask_lidar, sem.shape, "mask_lidar")
     camera = _as_mask(mask_camera, sem.shape, "mask_camera")
     path = Path(path)
-    _atomic_savez(path, semantics=sem, mask_lidar=lidar, mask_camera=camera)
+    atomic_savez(path, semantics=sem, mask_lidar=lidar, mask_camera=camera)
     return path
 
 
@@ -99,5 +81,5 @@ def write_occ3d_prediction(path: str | Path, semantics: np.ndarray) -> Path:
     """Write an Occ3D prediction ``<token>.npz`` (labels under ``arr_0``), atomically."""
     sem = _as_labels(semantics, "prediction")
     path = Path(path)
-    _atomic_savez(path, arr_0=sem)
+    atomic_savez(path, arr_0=sem)
     return path

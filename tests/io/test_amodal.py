@@ -188,16 +188,7 @@ def test_registry_routes_real_folders(shared_data):
     from occstudio.builtins import register
 
     reg = Registry()
-    register(reg)
-    reg.add_loader(
-        id="amodal", name="Amodal completion", sniff="occstudio.io.amodal:sniff", open="occstudio.io.amodal:open_amodal"
-    )
-    reg.add_loader(
-        id="amodal3r",
-        name="Amodal3R",
-        sniff="occstudio.io.amodal:sniff_amodal3r",
-        open="occstudio.io.amodal:open_amodal3r",
-    )
+    register(reg)  # the built-in registration (amodal and amodal3r included)
     if (shared_data / OPENWORLD).is_dir():
         assert reg.find_loader(shared_data / OPENWORLD).id == "amodal"
         assert reg.find_loader(shared_data / OPENWORLD / "example_annotation.json").id == "amodal"

@@ -71,13 +71,7 @@ def test_registry_picks_unscenes_over_other_loaders(fixture_root):
     from occstudio.builtins import register
 
     reg = Registry()
-    register(reg)
-    reg.add_loader(
-        id="unscenes3d",
-        name="UnScenes3D",
-        sniff="occstudio.io.unscenes:sniff",
-        open="occstudio.io.unscenes:open_unscenes",
-    )
+    register(reg)  # the built-in registration (unscenes3d included)
     assert reg.find_loader(fixture_root.root).id == "unscenes3d"
     assert reg.find_loader(fixture_root.root / "imagesets" / "train.json").id == "unscenes3d"
 

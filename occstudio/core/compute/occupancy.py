@@ -37,6 +37,8 @@ which can skip voxels that a ray only clips (formats.md §4).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,8 +52,10 @@ from occstudio.core.jobs import Progress, ensure_progress
 
 Backend = Literal["auto", "numpy", "torch"]
 
-#: Rays per batch of :func:`traverse_rays` (bounds the working memory, ~200 B per ray).
+#: Rays per batch of :func:`traverse_rays` on torch (bounds the working memory, ~200 B per ray).
 DEFAULT_RAY_CHUNK = 1 << 20
+#: Rays per batch on numpy: small enough for the working arrays to stay in the CPU caches.
+NUMPY_RAY_CHUNK = 1 << 15
 
 
 # ----------------------------------------------------------------------- voxelization
@@ -226,6 +230,24 @@ class _NumpyOps:
     def clip(self, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
         return np.clip(a, lo, hi)
 
+    def mark(self, flags: np.ndarray, index: np.ndarray) -> None:
+        np.put(flags, index, True)
+
+    def eq(self, a: Any, b: Any, out: Any) -> None:
+        np.equal(a, b, out=out)
+
+    def minimum(self, a: Any, b: Any, out: Any) -> None:
+        np.minimum(a, b, out=out)
+
+    def mul(self, a: Any, b: Any, out: Any) -> None:
+        np.multiply(a, b, out=out)
+
+    def lnot(self, a: Any, out: Any) -> None:
+        np.logical_not(a, out=out)
+
+    def lor(self, a: Any, b: Any, out: Any) -> None:
+        np.logical_or(a, b, out=out)
+
     def put_where(self, dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
         """``dst[mask] = src[mask]`` (cheap when the mask is sparse)."""
         if mask.any():
@@ -276,6 +298,24 @@ class _TorchOps:
     def clip(self, a: Any, lo: float, hi: float) -> Any:
         return self.torch.clamp(a, lo, hi)
 
+    def mark(self, flags: Any, index: Any) -> None:
+        flags[index] = True
+
+    def eq(self, a: Any, b: Any, out: Any) -> None:
+        self.torch.eq(a, b, out=out)
+
+    def minimum(self, a: Any, b: Any, out: Any) -> None:
+        self.torch.minimum(a, b, out=out)
+
+    def mul(self, a: Any, b: Any, out: Any) -> None:
+        self.torch.mul(a, b, out=out)
+
+    def lnot(self, a: Any, out: Any) -> None:
+        self.torch.logical_not(a, out=out)
+
+    def lor(self, a: Any, b: Any, out: Any) -> None:
+        self.torch.logical_or(a, b, out=out)
+
     def put_where(self, dst: Any, src: Any, mask: Any) -> None:
         """``dst[mask] = src[mask]`` without a host synchronisation."""
         dst.copy_(self.torch.where(mask, src, dst))
@@ -287,6 +327,17 @@ class _TorchOps:
         return a.detach().cpu().numpy()
 
 
+def cuda_driver_present() -> bool:
+    """Whether a CUDA device may exist, without importing torch (2–3 s).
+
+    On Linux the NVIDIA driver shows in ``/proc/driver/nvidia``; elsewhere ``True``
+    (ask torch).
+    """
+    if sys.platform.startswith("linux"):
+        return os.path.exists("/proc/driver/nvidia/version")
+    return True
+
+
 def _resolve_backend(backend: str, device: str | None) -> _NumpyOps | _TorchOps:
     if backend not in ("auto", "numpy", "torch"):
         raise ValueError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
@@ -296,7 +347,7 @@ def _resolve_backend(backend: str, device: str | None) -> _NumpyOps | _TorchOps:
         if device is None:
             from occstudio.core.compute.backend import have_cuda
 
-            if not have_cuda():
+            if not cuda_driver_present() or not have_cuda():
                 return _NumpyOps()
             device = "cuda"
         elif device == "cpu":
@@ -314,7 +365,8 @@ class Traversal:
     ----------
     visited
         Boolean ``(X, Y, Z)``: voxels visited by at least one ray (``None`` when not
-        asked for).
+        asked for). A view into a padded working grid (not C-contiguous); copy it with
+        ``numpy.ascontiguousarray`` when that matters.
     first_hit
         int64 ``(R,)``: flat index of each ray's first occupied voxel, -1 when none.
     hit_t
@@ -346,6 +398,7 @@ def _padded_codes(occupied: np.ndarray) -> np.ndarray:
 def _traverse_chunk(
     ops: _NumpyOps | _TorchOps,
     shape: tuple[int, int, int],
+    pstrides: tuple[int, int, int],
     codes: Any,
     visited: Any,
     o: np.ndarray,
@@ -357,14 +410,14 @@ def _traverse_chunk(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Amanatides–Woo on one batch of rays, in voxel units (voxel = unit cube).
 
-    ``codes`` and ``visited`` are flat views of the padded grid (:func:`_padded_codes`).
+    ``codes`` and ``visited`` are flat views of the padded grid (:func:`_padded_codes`)
+    whose grid axis ``a`` has the flat stride ``pstrides[a]``.
     """
     xp = ops.xp
     n_rays = len(o)
     dims = shape
-    pstrides = ((shape[1] + 2) * (shape[2] + 2), shape[2] + 2, 1)
-    O = ops.asarray(o, "float64")
-    D = ops.asarray(d, "float64")
+    ov = ops.asarray(o, "float64")
+    dv = ops.asarray(d, "float64")
     t_lo = ops.asarray(t_min, "float64")
     t_hi = ops.asarray(t_max, "float64")
     bounded = bool(np.isfinite(t_max).any())
@@ -374,7 +427,7 @@ def _traverse_chunk(
     ok = ops.full(n_rays, True, "bool")
     t_out = t_hi
     for a in range(3):
-        oa, da = O[:, a], D[:, a]
+        oa, da = ov[:, a], dv[:, a]
         zero = da == 0
         t0 = ops.divide(-oa, da)
         t1 = ops.divide(dims[a] - oa, da)
@@ -383,7 +436,7 @@ def _traverse_chunk(
         ok = ok & ~(zero & ((oa < 0) | (oa >= dims[a])))
         t_in = xp.maximum(t_in, near)
         t_out = xp.minimum(t_out, far)
-    ok = ok & (t_in < t_out) & ~((D[:, 0] == 0) & (D[:, 1] == 0) & (D[:, 2] == 0))
+    ok = ok & (t_in < t_out) & ~((dv[:, 0] == 0) & (dv[:, 1] == 0) & (dv[:, 2] == 0))
 
     first_hit = ops.full(n_rays, -1, "int64")
     hit_t = ops.full(n_rays, np.inf, "float64")
@@ -391,30 +444,32 @@ def _traverse_chunk(
     n = int(ray.shape[0])
     if n == 0:
         return ops.numpy(first_hit), ops.numpy(hit_t), 0
-    O = O[ray]
-    D = D[ray]
+    ov = ov[ray]
+    dv = dv[ray]
     t_cur = t_in[ray].clone() if ops.name == "torch" else t_in[ray]
     t_end = t_hi[ray]
 
     # starting voxel: on a boundary, the voxel on the side the ray moves towards
-    P = O + t_cur[:, None] * D
-    neg = D < 0
+    P = ov + t_cur[:, None] * dv
+    neg = dv < 0
     start = xp.where(neg, xp.ceil(P) - 1, xp.floor(P))
     for a in range(3):
         start[:, a] = ops.clip(start[:, a], 0, dims[a] - 1)
-    pos = D > 0
-    zero = D == 0
+    pos = dv > 0
+    zero = dv == 0
     bound = xp.where(pos, start + 1, start)
-    flat = ops.to((start[:, 0] + 1) * pstrides[0] + (start[:, 1] + 1) * pstrides[1] + start[:, 2] + 1, "int64")
+    flat = ops.to(
+        (start[:, 0] + 1) * pstrides[0] + (start[:, 1] + 1) * pstrides[1] + (start[:, 2] + 1) * pstrides[2], "int64"
+    )
     # per axis: t of the next boundary, t between boundaries (0 on axes the ray never
     # crosses, whose next boundary stays at +inf), and the flat-index step
     T, DT, SF = [], [], []
     for a in range(3):
         z = zero[:, a]
-        T.append(xp.where(z, np.inf, ops.divide(bound[:, a] - O[:, a], D[:, a])))
-        DT.append(xp.where(z, 0.0, xp.abs(ops.divide(ops.full(n, 1.0, "float64"), D[:, a]))))
+        T.append(xp.where(z, np.inf, ops.divide(bound[:, a] - ov[:, a], dv[:, a])))
+        DT.append(xp.where(z, 0.0, xp.abs(ops.divide(ops.full(n, 1.0, "float64"), dv[:, a]))))
         SF.append(xp.where(neg[:, a], -pstrides[a], pstrides[a]) * ops.to(~z, "int64"))
-    del O, D, P, start, bound, pos, neg, zero
+    del ov, dv, P, start, bound, pos, neg, zero
 
     # All rays step together. A ray that ends is parked (it no longer moves and its
     # results are already recorded); parked rays are dropped from the working arrays
@@ -426,32 +481,57 @@ def _traverse_chunk(
     ht = ops.full(n, np.inf, "float64")
     dead = ops.zeros(1, "int64")[0]
     steps = ops.zeros(1, "int64")[0]
+    # work buffers (sliced to the working size): no temporaries in the loop
+    B = {k: ops.zeros(n, "bool") for k in ("outside", "occ", "ends", "go", "e0", "e1", "e2", "tmp")}
+    t_next_buf = ops.zeros(n, "float64")
+    ftmp_buf = ops.zeros(n, "float64")
+    itmp_buf = ops.zeros(n, "int64")
     for it in range(sum(dims) + 4):
+        outside, occ, ends, go = B["outside"][:n], B["occ"][:n], B["ends"][:n], B["go"][:n]
+        e0, e1, e2, tmp = B["e0"][:n], B["e1"][:n], B["e2"][:n], B["tmp"][:n]
+        t_next, ftmp, itmp = t_next_buf[:n], ftmp_buf[:n], itmp_buf[:n]
         code = codes[flat]
         if visited is not None:
-            visited[flat] = True  # parked rays re-mark a voxel they visited: harmless
-        outside = code == _OUTSIDE
-        occ = (code == _OCCUPIED) & alive
-        steps = steps + (alive & ~outside).sum()
-        hit = occ if stop_at_occupied else occ & (fh < 0)
+            ops.mark(visited, flat)  # parked rays re-mark a voxel they visited: harmless
+        ops.eq(code, _OUTSIDE, outside)
+        ops.eq(code, _OCCUPIED, occ)
+        occ &= alive
+        ops.lnot(outside, tmp)
+        tmp &= alive
+        steps = steps + tmp.sum()
+        if stop_at_occupied:
+            hit = occ
+            ops.lor(outside, occ, ends)
+        else:
+            hit = occ & (fh < 0)
+            ends[...] = outside
         ops.put_where(fh, flat, hit)
         ops.put_where(ht, t_cur, hit)
-        ends = outside | occ if stop_at_occupied else outside
         # cross the nearest boundary (ties: x, then y, then z)
-        t_next = xp.minimum(xp.minimum(T[0], T[1]), T[2])
+        ops.minimum(T[0], T[1], t_next)
+        ops.minimum(t_next, T[2], t_next)
         if bounded:
-            ends = ends | (t_next >= t_end)
-        go = alive & ~ends
-        e0 = (T[0] == t_next) & go
-        e1 = (T[1] == t_next) & go & ~e0
-        e2 = go & ~(e0 | e1)
-        T[0] += DT[0] * e0
-        T[1] += DT[1] * e1
-        T[2] += DT[2] * e2
-        flat += SF[0] * e0 + SF[1] * e1 + SF[2] * e2
-        t_cur = t_next  # only read for live rays
-        dead = dead + (alive & ends).sum()
-        alive = go
+            ends |= t_next >= t_end
+        ops.lnot(ends, go)
+        go &= alive
+        ops.eq(T[0], t_next, e0)
+        e0 &= go
+        ops.eq(T[1], t_next, e1)
+        e1 &= go
+        ops.lnot(e0, tmp)
+        e1 &= tmp
+        ops.lor(e0, e1, e2)
+        ops.lnot(e2, e2)
+        e2 &= go
+        for a, e in enumerate((e0, e1, e2)):
+            ops.mul(DT[a], e, ftmp)
+            T[a] += ftmp
+            ops.mul(SF[a], e, itmp)
+            flat += itmp
+        t_cur[...] = t_next  # only read for live rays
+        ends &= alive
+        dead = dead + ends.sum()
+        alive[...] = go
         if it % check_every == check_every - 1 or it % 64 == 63:
             n_dead = int(dead)
             if n_dead == n:
@@ -487,7 +567,7 @@ def traverse_rays(
     mark_visited: bool = True,
     backend: Backend = "auto",
     device: str | None = None,
-    chunk: int = DEFAULT_RAY_CHUNK,
+    chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Traversal:
     """Walk rays through ``grid`` voxel by voxel (exact 3D DDA; see the module docstring).
@@ -518,7 +598,7 @@ def traverse_rays(
         torch device for the torch backend (``"cpu"``, ``"cuda"``...; default: CUDA when
         available).
     chunk
-        Rays per batch.
+        Rays per batch (default: 32768 on numpy, about a million on torch).
     progress
         Advanced per batch (in rays); cancellation is checked between batches and every
         64 steps.
@@ -550,7 +630,10 @@ def traverse_rays(
     codes = ops.asarray(_padded_codes(occ_np).reshape(-1), "uint8")
     del occ_np
     padded = tuple(s + 2 for s in grid.shape)
+    pstrides = (padded[1] * padded[2], padded[2], 1)  # flat step per grid axis
     visited = ops.zeros(int(np.prod(padded)), "bool") if mark_visited else None
+    if chunk is None:
+        chunk = DEFAULT_RAY_CHUNK if ops.name == "torch" else NUMPY_RAY_CHUNK
     first_hit = np.full(n, -1, dtype=np.int64)
     hit_t = np.full(n, np.inf)
     n_steps = 0
@@ -558,20 +641,20 @@ def traverse_rays(
     for lo in range(0, n, max(1, int(chunk))):
         hi = min(n, lo + max(1, int(chunk)))
         fh, ht, steps = _traverse_chunk(
-            ops, grid.shape, codes, visited, o_vox[lo:hi], d_vox[lo:hi], t_lo[lo:hi], t_hi[lo:hi],
+            ops, grid.shape, pstrides, codes, visited, o_vox[lo:hi], d_vox[lo:hi], t_lo[lo:hi], t_hi[lo:hi],
             stop_at_occupied, progress,
         )
         hit = fh >= 0
         if hit.any():
-            ijk = np.stack(np.unravel_index(fh[hit], padded), axis=1) - 1
-            fh[hit] = np.ravel_multi_index((ijk[:, 0], ijk[:, 1], ijk[:, 2]), grid.shape)
+            ijk = np.unravel_index(fh[hit], padded)
+            fh[hit] = np.ravel_multi_index((ijk[0] - 1, ijk[1] - 1, ijk[2] - 1), grid.shape)
         first_hit[lo:hi] = fh
         hit_t[lo:hi] = ht
         n_steps += steps
         progress.update(hi)
     vis = None
     if visited is not None:
-        vis = np.ascontiguousarray(ops.numpy(visited).reshape(padded)[1:-1, 1:-1, 1:-1])
+        vis = ops.numpy(visited).reshape(padded)[1:-1, 1:-1, 1:-1]  # a view: no copy
     return Traversal(visited=vis, first_hit=first_hit, hit_t=hit_t, n_steps=n_steps)
 
 
@@ -687,7 +770,7 @@ def carve_free_space(
     *,
     backend: Backend = "auto",
     device: str | None = None,
-    chunk: int = DEFAULT_RAY_CHUNK,
+    chunk: int | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Free space along sensor rays: voxels a ray from its sensor to its point crosses.

@@ -531,12 +531,15 @@ def tsdf_mesh(
     voxel_length: float = 0.02,
     sdf_trunc: float | None = None,
     max_depth: float = 10.0,
+    min_weight: float = 1.0,
     colors: bool = True,
+    block_count: int = 512,
     progress: Progress | None = None,
 ) -> TriangleMesh:
     """Fuse depth frames into a truncated signed distance volume and extract a mesh.
 
-    Uses open3d's ``ScalableTSDFVolume`` (imported here, lazily).
+    Uses open3d's tensor ``VoxelBlockGrid`` on the CPU (imported here, lazily). (The
+    legacy ``ScalableTSDFVolume`` of the open3d-cpu 0.20 wheel extracts nothing.)
 
     Parameters
     ----------
@@ -548,12 +551,18 @@ def tsdf_mesh(
         Truncation distance (default 4 × ``voxel_length``).
     max_depth
         Depths beyond this are ignored.
+    min_weight
+        Extract the surface only where at least this many observations were fused
+        (open3d's ``weight_threshold``; its default is 3).
     colors
         Integrate colours when frames have them.
+    block_count
+        Initial number of 16³ voxel blocks (the hash map grows when needed).
     progress
         One step per frame, then the extraction.
     """
     import open3d as o3d
+    import open3d.core as o3c
 
     progress = ensure_progress(progress)
     frames = list(frames)
@@ -561,36 +570,51 @@ def tsdf_mesh(
         raise DataError(None, "no depth frames to fuse")
     progress.start(len(frames) + 1, "TSDF fusion")
     trunc = 4 * voxel_length if sdf_trunc is None else float(sdf_trunc)
-    volume = o3d.pipelines.integration.ScalableTSDFVolume(
-        voxel_length=float(voxel_length),
-        sdf_trunc=trunc,
-        color_type=o3d.pipelines.integration.TSDFVolumeColorType.RGB8,
-    )
+    multiplier = trunc / float(voxel_length)
+    device = o3c.Device("CPU:0")
+    use_colors = colors
+    grid = None
     for i, frame in enumerate(frames):
         K, pose = _check_camera(frame.K, frame.pose, f"frame {frame.id or i}")
-        depth = np.ascontiguousarray(frame.load_depth(), dtype=np.float32)
-        depth = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
+        depth = np.asarray(frame.load_depth(), dtype=np.float32)
+        depth = np.ascontiguousarray(np.where(np.isfinite(depth) & (depth > 0), depth, 0), dtype=np.float32)
         h, w = depth.shape
-        rgb = frame.load_rgb() if colors else None
-        if rgb is None:
-            rgb = np.full((h, w, 3), 128, dtype=np.uint8)
-        elif rgb.shape[:2] != (h, w):
-            rgb = _resize_nearest(rgb, h, w)
-        rgbd = o3d.geometry.RGBDImage.create_from_color_and_depth(
-            o3d.geometry.Image(np.ascontiguousarray(rgb[:, :, :3])),
-            o3d.geometry.Image(depth),
-            depth_scale=1.0,
-            depth_trunc=float(max_depth),
-            convert_rgb_to_intensity=False,
-        )
-        intr = o3d.camera.PinholeCameraIntrinsic(w, h, K[0, 0], K[1, 1], K[0, 2], K[1, 2])
-        volume.integrate(rgbd, intr, np.linalg.inv(pose))
+        rgb = frame.load_rgb() if use_colors else None
+        if i == 0:
+            use_colors = rgb is not None
+            names, dtypes, channels = ["tsdf", "weight"], [o3c.float32, o3c.float32], [1, 1]
+            if use_colors:
+                names.append("color")
+                dtypes.append(o3c.float32)
+                channels.append(3)
+            grid = o3d.t.geometry.VoxelBlockGrid(
+                attr_names=tuple(names), attr_dtypes=tuple(dtypes), attr_channels=tuple(channels),
+                voxel_size=float(voxel_length), block_resolution=16, block_count=int(block_count), device=device,
+            )
+        assert grid is not None
+        intr = o3c.Tensor(K, o3c.float64)
+        extr = o3c.Tensor(np.linalg.inv(pose), o3c.float64)
+        dimg = o3d.t.geometry.Image(o3c.Tensor(depth))
+        blocks = grid.compute_unique_block_coordinates(dimg, intr, extr, 1.0, float(max_depth), multiplier)
+        if use_colors:
+            if rgb is None:
+                rgb = np.full((h, w, 3), 128, dtype=np.uint8)
+            elif rgb.shape[:2] != (h, w):
+                rgb = _resize_nearest(rgb, h, w)
+            cimg = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(rgb[:, :, :3], dtype=np.float32) / 255.0))
+            grid.integrate(blocks, dimg, cimg, intr, intr, extr, 1.0, float(max_depth), multiplier)
+        else:
+            grid.integrate(blocks, dimg, intr, extr, 1.0, float(max_depth), multiplier)
         progress.advance(1)
-    mesh = volume.extract_triangle_mesh()
+    assert grid is not None
+    try:
+        mesh = grid.extract_triangle_mesh(weight_threshold=float(min_weight)).to_legacy()
+    except RuntimeError:  # open3d raises when the mesh is empty
+        return TriangleMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64))
     verts = np.asarray(mesh.vertices, dtype=np.float32)
     faces = np.asarray(mesh.triangles, dtype=np.int64)
     vcols = None
-    if colors and mesh.has_vertex_colors():
+    if use_colors and mesh.has_vertex_colors():
         vcols = np.clip(np.round(np.asarray(mesh.vertex_colors) * 255), 0, 255).astype(np.uint8)
     progress.advance(1)
     return TriangleMesh(verts, faces, vcols)
