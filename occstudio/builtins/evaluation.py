@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from occstudio.core.compute.occupancy import cuda_driver_present
+from occstudio.core.compute.backend import cuda_driver_present
 from occstudio.core.compute.occupancy_metrics import (
     FREE_ID,
     N_CLASSES,

@@ -37,15 +37,13 @@ which can skip voxels that a ray only clips (formats.md §4).
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from occstudio.core.compute.backend import have_torch, torch_device
+from occstudio.core.compute.backend import cuda_driver_present, have_torch, torch_device
 from occstudio.core.errors import DataError
 from occstudio.core.geometry import Camera, GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
@@ -325,17 +323,6 @@ class _TorchOps:
 
     def numpy(self, a: Any) -> np.ndarray:
         return a.detach().cpu().numpy()
-
-
-def cuda_driver_present() -> bool:
-    """Whether a CUDA device may exist, without importing torch (2–3 s).
-
-    On Linux the NVIDIA driver shows in ``/proc/driver/nvidia``; elsewhere ``True``
-    (ask torch).
-    """
-    if sys.platform.startswith("linux"):
-        return os.path.exists("/proc/driver/nvidia/version")
-    return True
 
 
 def _resolve_backend(backend: str, device: str | None) -> _NumpyOps | _TorchOps:
