@@ -60,6 +60,9 @@ class View3D(QWidget):
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.002)
         self.plotter.iren.interactor.AddObserver("RightButtonPressEvent", self._on_right_click)
+        for event in ("LeftButtonPressEvent", "MiddleButtonPressEvent", "MouseWheelForwardEvent",
+                      "MouseWheelBackwardEvent"):
+            self.plotter.iren.interactor.AddObserver(event, self._user_moved_camera)
         self.plotter.interactor.setToolTip("Left drag: rotate · wheel: zoom · middle drag: pan · right click: pick")
         self._set_split(False)
         self._show_empty_text()
@@ -164,6 +167,7 @@ class View3D(QWidget):
 
     def camera_preset(self, preset: str) -> None:
         """Move the shared camera to a preset: ``bev``, ``driving``, ``side`` or ``iso``."""
+        self._auto_fit = False
         renderer = self.plotter.renderers[0]
         bounds = renderer.ComputeVisiblePropBounds()
         if bounds[0] > bounds[1]:
@@ -204,9 +208,24 @@ class View3D(QWidget):
             cam = self.plotter.renderers[0].camera
             cam.elevation = 20
             cam.azimuth = 30
-            self.plotter.renderers[0].ResetCamera(bounds)
-            cam.zoom(1.4)
+            renderer = self.plotter.renderers[0]
+            renderer.ResetCamera(bounds)
+            # VTK fits the bounding sphere to the vertical view angle: in a view narrower
+            # than tall, zoom out by the aspect so the object is not cut at the sides
+            x0, y0, x1, y1 = renderer.GetViewport()
+            width, height = self.plotter.window_size
+            aspect = ((x1 - x0) * max(width, 1)) / ((y1 - y0) * max(height, 1))
+            cam.zoom(1.3 * min(1.0, aspect))
+        self._auto_fit = True
         self.render()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if getattr(self, "_auto_fit", False) and (self._has_gt or self._has_pred):
+            self.reset_camera()  # keep the fit until the user moves the camera
+
+    def _user_moved_camera(self, *_args) -> None:
+        self._auto_fit = False
 
     def set_axes_visible(self, visible: bool) -> None:
         """Show or hide the orientation axes in both views."""
