@@ -15,6 +15,7 @@ from occstudio import __version__
 from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, labelset_named
 from occstudio.gui import settings as app_settings
 from occstudio.gui.actions import build_actions
+from occstudio.gui.compute_panel import install_compute_layers
 from occstudio.gui.controller import StudioController
 from occstudio.gui.dialogs.compute import ComputeDialog
 from occstudio.gui.dialogs.export_video import ExportVideoDialog
@@ -27,6 +28,7 @@ from occstudio.gui.docks.sample_browser import SampleBrowser
 from occstudio.gui.editing import install_editing
 from occstudio.gui.jobs import JobManager
 from occstudio.gui.notifications import Notification, Notifications
+from occstudio.gui.panes.camera_grid import install_camera_grid
 from occstudio.gui.panes.sample_view import SampleView
 from occstudio.gui.panes.timeline import Timeline
 from occstudio.gui.panes.view3d import View3D
@@ -50,10 +52,12 @@ class MainWindow(QMainWindow):
         self.jobs = JobManager(self)
         self.controller = StudioController(self.jobs, self.notifications, self)
         self._build_widgets()
+        self.cameras = install_camera_grid(self)
         self._build_menus()
         self._wire()
         self._add_plugin_docks()
         self.editing = install_editing(self)
+        self.compute_layers = install_compute_layers(self)
         self._restore_layout()
 
     # construction -------------------------------------------------------

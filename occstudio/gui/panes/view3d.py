@@ -215,7 +215,7 @@ class View3D(QWidget):
             x0, y0, x1, y1 = renderer.GetViewport()
             width, height = self.plotter.window_size
             aspect = ((x1 - x0) * max(width, 1)) / ((y1 - y0) * max(height, 1))
-            cam.zoom(1.3 * min(1.0, aspect))
+            cam.zoom(min(1.4, 1.8 * aspect))
         self._auto_fit = True
         self.render()
 
