@@ -24,7 +24,6 @@ holds loaders), so a long sequence never sits in memory at once.
 from __future__ import annotations
 
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,12 @@ from occstudio.core.errors import DataError, MissingFileError
 from occstudio.io.files import read_points
 from occstudio.io.images import read_image
 from occstudio.io.jsonio import read_json
+from occstudio.io.npz import open_npz, read_member
 from occstudio.io.occgen import open_trajectory, read_depth_png, trajectory_root
 
 #: Stored units per metre of OccGen depth PNGs.
 DEFAULT_DEPTH_SCALE = 10000.0
 
-_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
 _RGB_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -104,26 +103,14 @@ def read_condition(path: str | Path) -> ConditionData:
         non-finite cameras.
     """
     path = Path(path)
-    if not path.exists():
-        raise MissingFileError(path)
     if path.is_dir():
         raise DataError(path, "is a folder, not a condition.npz file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except _NPZ_ERRORS as exc:
-        raise DataError(path, f"is not a readable .npz archive ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise DataError(path, "is a single .npy array, not an .npz archive")
+    data = open_npz(path)
     with data:
         missing = [k for k in ("intrinsics", "poses", "depths") if k not in data.files]
         if missing:
             raise DataError(path, f"missing key(s) {', '.join(missing)} (found: {', '.join(data.files) or 'none'})")
-        try:
-            K = np.asarray(data["intrinsics"])
-            poses = np.asarray(data["poses"])
-            depths = np.asarray(data["depths"])
-        except _NPZ_ERRORS as exc:
-            raise DataError(path, f"an array is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+        K, poses, depths = (read_member(data, path, k) for k in ("intrinsics", "poses", "depths"))
     for name, arr in (("intrinsics", K), ("poses", poses), ("depths", depths)):
         if arr.dtype.kind not in "fiu":
             raise DataError(path, f"{name!r} must be numeric, got dtype {arr.dtype}")

@@ -14,11 +14,9 @@ arrays are read on demand with :func:`read_labels_npz` / :func:`read_prediction_
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import zipfile
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from occstudio.core.geometry import GridSpec, pose_from_quaternion
 from occstudio.core.jobs import Progress, ensure_progress
 from occstudio.core.sample import Sample
 from occstudio.io.jsonio import read_json
+from occstudio.io.npz import open_npz, read_member
 
 #: Shape of every Occ3D-nuScenes array (x, y, z).
 OCC3D_SHAPE = (200, 200, 16)
@@ -40,62 +39,6 @@ LABEL_KEYS = ("semantics", "mask_lidar", "mask_camera")
 PREDICTION_KEYS = ("arr_0", "semantics")
 
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
-
-
-def _open_npz(path: Path) -> Any:
-    """``np.load`` of an ``.npz`` with user-facing errors."""
-    if not path.exists():
-        raise MissingFileError(path)
-    if path.is_dir():
-        raise DataError(path, "is a folder, not an .npz file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except _NPZ_ERRORS as exc:
-        raise DataError(path, f"is not a readable .npz archive ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise DataError(path, "is a single .npy array, not an .npz archive")
-    return data
-
-
-def _decode_npy(raw: bytes) -> np.ndarray | None:
-    """Decode a version 1.0/2.0 ``.npy`` payload held in memory (``None``: other versions).
-
-    About twice as fast as ``NpzFile.__getitem__``, which reads zip members in small
-    chunks; this decompresses each member in one call (zlib releases the GIL meanwhile,
-    so loader threads overlap).
-    """
-    buf = io.BytesIO(raw)
-    version = np.lib.format.read_magic(buf)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(buf)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(buf)
-    else:
-        return None
-    if dtype.hasobject:
-        raise ValueError("object arrays are not allowed (they need pickle)")
-    count = int(np.prod(shape)) if shape else 1
-    arr = np.frombuffer(raw, dtype=dtype, count=count, offset=buf.tell())
-    arr = arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
-    return arr.copy()  # writable, and independent of the zip member's bytes
-
-
-def _read_member(data: Any, path: Path, key: str) -> np.ndarray:
-    try:
-        zf = getattr(data, "zip", None)
-        name = f"{key}.npy"
-        if zf is not None and name in zf.namelist():
-            arr = _decode_npy(zf.read(name))
-            if arr is not None:
-                return arr
-        return np.asarray(data[key])
-    except _NPZ_ERRORS as exc:
-        raise DataError(
-            path, f"array {key!r} is truncated or corrupt ({type(exc).__name__}: {exc})"
-        ) from None
-
-
 def read_labels_npz(path: str | Path, keys: Sequence[str] = LABEL_KEYS) -> dict[str, np.ndarray]:
     """Read an Occ3D ground-truth ``labels.npz``.
 
@@ -124,7 +67,7 @@ def read_labels_npz(path: str | Path, keys: Sequence[str] = LABEL_KEYS) -> dict[
     unknown = [k for k in keys if k not in LABEL_KEYS]
     if unknown:
         raise ValueError(f"unknown Occ3D label key(s) {unknown} (known: {', '.join(LABEL_KEYS)})")
-    data = _open_npz(path)
+    data = open_npz(path)
     with data:
         missing = [k for k in keys if k not in data.files]
         if missing:
@@ -134,7 +77,7 @@ def read_labels_npz(path: str | Path, keys: Sequence[str] = LABEL_KEYS) -> dict[
             )
         out: dict[str, np.ndarray] = {}
         for key in keys:
-            arr = _read_member(data, path, key)
+            arr = read_member(data, path, key)
             if arr.shape != OCC3D_SHAPE:
                 raise DataError(path, f"{key!r} has shape {arr.shape}, expected {OCC3D_SHAPE}")
             if arr.dtype != np.uint8:
@@ -157,7 +100,7 @@ def read_prediction_npz(path: str | Path) -> np.ndarray:
         Not an archive, no ``arr_0``/``semantics`` key, wrong shape, or non-integer data.
     """
     path = Path(path)
-    data = _open_npz(path)
+    data = open_npz(path)
     with data:
         key = next((k for k in PREDICTION_KEYS if k in data.files), None)
         if key is None:
@@ -166,7 +109,7 @@ def read_prediction_npz(path: str | Path) -> np.ndarray:
                 f"no prediction array: expected key 'arr_0' or 'semantics' "
                 f"(found: {', '.join(data.files) or 'none'})",
             )
-        arr = _read_member(data, path, key)
+        arr = read_member(data, path, key)
     if arr.shape != OCC3D_SHAPE:
         raise DataError(path, f"{key!r} has shape {arr.shape}, expected {OCC3D_SHAPE}")
     if arr.dtype == np.uint8:

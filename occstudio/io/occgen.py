@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +35,11 @@ from occstudio.core.jobs import Progress, ensure_progress
 from occstudio.core.persistence import atomic_savez
 from occstudio.core.sample import Sample
 from occstudio.io.jsonio import read_json, read_json_lines
+from occstudio.io.npz import NPZ_ERRORS, open_npz, read_member
 
 #: Scale of OccGen depth PNGs: stored value / 10000 = metres (verified on real data).
 DEPTH_SCALE = 10000.0
 
-_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
 _RGB_DIR = "observation.images.rgb"
 _DEPTH_DIR = "observation.images.depth"
 _OCC_VIEW = ("observation.occ.view", "occ_sequence.npz")
@@ -184,7 +182,7 @@ def _sequence_frames(path: Path) -> int | None:
                 return int(len(data["indptr"]) - 1)
             if "data" in data.files:
                 return None
-    except _NPZ_ERRORS:
+    except NPZ_ERRORS:
         return None
     return None
 
@@ -402,28 +400,6 @@ def _check_consistency(
 # --------------------------------------------------------------------- voxel files
 
 
-def _load_npz(path: str | Path) -> tuple[Path, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise MissingFileError(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except _NPZ_ERRORS as exc:
-        raise DataError(path, f"is not a readable .npz archive ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise DataError(path, "is a single .npy array, not an .npz archive")
-    return path, data
-
-
-def _member(data: Any, path: Path, key: str) -> np.ndarray:
-    if key not in data.files:
-        raise DataError(path, f"missing key {key!r} (found: {', '.join(data.files) or 'none'})")
-    try:
-        return np.asarray(data[key])
-    except _NPZ_ERRORS as exc:
-        raise DataError(path, f"array {key!r} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
-
-
 def read_all_occ(path: str | Path) -> np.ndarray:
     """Read ``all_occ.npz``: the world-frame occupied voxel centres.
 
@@ -432,9 +408,10 @@ def read_all_occ(path: str | Path) -> np.ndarray:
     numpy.ndarray
         float32 ``(M, 3)``.
     """
-    path, data = _load_npz(path)
+    path = Path(path)
+    data = open_npz(path)
     with data:
-        arr = _member(data, path, "data")
+        arr = read_member(data, path, "data")
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise DataError(path, f"'data' has shape {arr.shape}, expected (M, 3) voxel centres")
     if not np.issubdtype(arr.dtype, np.number):
@@ -503,15 +480,16 @@ def read_occ_sequence(path: str | Path) -> tuple[OccSequence, tuple[int, int]]:
     DataError
         Missing members, a format other than ``csr``, or inconsistent CSR arrays.
     """
-    path, data = _load_npz(path)
+    path = Path(path)
+    data = open_npz(path)
     with data:
-        fmt = _text_member(_member(data, path, "format"))
+        fmt = _text_member(read_member(data, path, "format"))
         if fmt != "csr":
             raise DataError(path, f"sparse format is {fmt!r}, expected 'csr'")
-        shape_arr = _member(data, path, "shape")
-        indptr = _member(data, path, "indptr")
-        indices = _member(data, path, "indices")
-        values = _member(data, path, "data")
+        shape_arr = read_member(data, path, "shape")
+        indptr = read_member(data, path, "indptr")
+        indices = read_member(data, path, "indices")
+        values = read_member(data, path, "data")
     if shape_arr.shape != (2,) or not np.issubdtype(shape_arr.dtype, np.integer):
         raise DataError(path, f"'shape' must be two integers, got {shape_arr.tolist()!r}")
     shape = (int(shape_arr[0]), int(shape_arr[1]))
@@ -635,13 +613,14 @@ def read_mask_sequence(path: str | Path) -> MaskSequence:
 
     Frames are unpacked lazily with :meth:`MaskSequence.frame`: a 400³ frame is 64 MB.
     """
-    path, data = _load_npz(path)
+    path = Path(path)
+    data = open_npz(path)
     with data:
-        mode = _text_member(_member(data, path, "mode"))
+        mode = _text_member(read_member(data, path, "mode"))
         if mode != "packed":
             raise DataError(path, f"mode is {mode!r}, expected 'packed'")
-        shape_arr = _member(data, path, "shape")
-        packed = _member(data, path, "data")
+        shape_arr = read_member(data, path, "shape")
+        packed = read_member(data, path, "data")
     if shape_arr.shape != (3,) or not np.issubdtype(shape_arr.dtype, np.integer) or np.any(shape_arr <= 0):
         raise DataError(path, f"'shape' must be three positive integers, got {shape_arr.tolist()!r}")
     grid_shape = (int(shape_arr[0]), int(shape_arr[1]), int(shape_arr[2]))
