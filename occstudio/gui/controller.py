@@ -45,7 +45,7 @@ class StudioController(QObject):
     """
 
     dataset_opened = Signal(object)
-    content_ready = Signal(dict)
+    content_ready = Signal(object)
     predictions_changed = Signal(object)
     metrics_ready = Signal(str, dict)
 

@@ -25,6 +25,7 @@ from occstudio.gui.docks.legend import LegendWidget
 from occstudio.gui.docks.log import LogDock
 from occstudio.gui.docks.metrics import MetricsDock
 from occstudio.gui.docks.sample_browser import SampleBrowser
+from occstudio.gui.docks.scene import install_scene
 from occstudio.gui.editing import install_editing
 from occstudio.gui.jobs import JobManager
 from occstudio.gui.notifications import Notification, Notifications
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.controller = StudioController(self.jobs, self.notifications, self)
         self._build_widgets()
         self.cameras = install_camera_grid(self)
+        self.scene = install_scene(self)
         self._build_menus()
         self._wire()
         self._add_plugin_docks()
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
             action.setShortcut(shortcut)
             action.setStatusTip(f"Camera preset: {text.lower()}")
             action.triggered.connect(lambda _=False, p=preset: self.view3d.camera_preset(p))
+        camera_menu.addActions(list(self.scene.actions.values()))
         view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -200,6 +203,7 @@ class MainWindow(QMainWindow):
         self.legend.hidden_changed.connect(self._apply_hidden_classes)
         self.legend.hidden_changed.connect(self.controller.set_hidden_classes)
         self.view3d.picked.connect(self._show_pick)
+        self.view3d.hovered.connect(lambda info: self._show_pick(info, "Under the cursor"))
         self.timeline.frame_changed.connect(self._timeline_moved)
         self.jobs.running_count_changed.connect(self._show_job_count)
         self.jobs.error.connect(lambda title, msg, details: self.notifications.error(f"{title}: {msg}", details))
@@ -278,21 +282,24 @@ class MainWindow(QMainWindow):
         if render:
             self.view3d.render()
 
-    def _show_pick(self, info: dict) -> None:
+    def _show_pick(self, info: dict, verb: str = "Picked") -> None:
         content = self.controller.content or {}
         name = content.get("prediction_labelset") if info.get("view") == 1 else None
         labelset = labelset_named(name or content.get("voxel_labelset"))
         x, y, z = info["position"]
-        text = f"({x:.2f}, {y:.2f}, {z:.2f})"
-        if "label" in info and labelset is not None:
-            voxel = info.get("voxel_index")
-            if voxel is not None and content.get("grid_shape"):
-                voxel = tuple(int(v) for v in np.unravel_index(voxel, content["grid_shape"]))
-            text = f"{labelset.name_of(info['label'])} (class {info['label']}) · voxel {voxel} · {text}"
-        elif "point_id" in info:
-            text = f"point {info['point_id']} · {text}"
+        parts = []
+        if "point_id" in info:
+            parts.append(f"point {info['point_id']}")
+        if "label" in info and labelset is not None and 0 <= info["label"] < labelset.n_classes:
+            parts.append(f"{labelset.name_of(info['label'])} (class {info['label']})")
+        if info.get("voxel_index") is not None and content.get("grid_shape"):
+            voxel = tuple(int(v) for v in np.unravel_index(info["voxel_index"], content["grid_shape"]))
+            parts.append(f"voxel {voxel}")
+        if "intensity" in info:
+            parts.append(f"intensity {info['intensity']:.3g}")
+        parts.append(f"({x:.2f}, {y:.2f}, {z:.2f})")
         self.status_message.setStyleSheet("")
-        self.status_message.setText(f"Picked: {text}")
+        self.status_message.setText(f"{verb}: {' · '.join(parts)}")
 
     def _timeline_moved(self, index: int) -> None:
         dataset = self.controller.document.dataset

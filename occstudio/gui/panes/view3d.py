@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyvista as pv
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from pyvista.plotting.tools import create_axes_marker
 from pyvistaqt import QtInteractor
@@ -26,10 +26,21 @@ class View3D(QWidget):
     -------
     drawn()
         Emitted after the view rendered new content.
+    picked(dict)
+        A right click hit something (see :func:`pick_info`).
+    hovered(dict)
+        The mouse rests over something (no button pressed; debounced).
+    orbiting_changed(bool)
+        The orbit animation started or stopped.
     """
 
     drawn = Signal()
-    picked = Signal(dict)
+    picked = Signal(object)
+    hovered = Signal(object)
+    orbiting_changed = Signal(bool)
+
+    #: Prefix of the names of scene overlay actors (kept across samples, not fitted).
+    OVERLAY_PREFIX = "overlay:"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,7 +74,18 @@ class View3D(QWidget):
         for event in ("LeftButtonPressEvent", "MiddleButtonPressEvent", "MouseWheelForwardEvent",
                       "MouseWheelBackwardEvent"):
             self.plotter.iren.interactor.AddObserver(event, self._user_moved_camera)
-        self.plotter.interactor.setToolTip("Left drag: rotate · wheel: zoom · middle drag: pan · right click: pick")
+        self.plotter.iren.interactor.AddObserver("MouseMoveEvent", self._on_mouse_move)
+        self.hover_picking = True
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(120)
+        self._hover_timer.timeout.connect(self._hover_pick)
+        self._orbit_timer = QTimer(self)
+        self._orbit_timer.setInterval(40)
+        self._orbit_timer.timeout.connect(self._orbit_step)
+        self.orbit_degrees_per_step = 1.0
+        self.plotter.interactor.setToolTip(
+            "Left drag: rotate · wheel: zoom · middle drag: pan · hover or right click: pick")
         self._set_split(False)
         self._show_empty_text()
 
@@ -155,23 +177,126 @@ class View3D(QWidget):
             kwargs.update(point_size=3)  # a point cloud
         self.plotter.add_mesh(mesh, smooth_shading=False, **kwargs)
 
-    def _on_right_click(self, interactor, _event) -> None:
-        x, y = interactor.GetEventPosition()
+    def pick_at(self, x: int, y: int) -> dict | None:
+        """What lies under display position ``(x, y)`` (VTK coordinates, origin bottom-left)."""
+        interactor = self.plotter.iren.interactor
         renderer = interactor.FindPokedRenderer(x, y)
         if renderer is None or not self._picker.Pick(x, y, 0, renderer):
-            return
+            return None
         view = 0 if renderer is self.plotter.renderers[0] else 1
-        info = pick_info(self._picker.GetDataSet(), self._picker.GetCellId(), self._picker.GetPickPosition(), view)
+        return pick_info(self._picker.GetDataSet(), self._picker.GetCellId(), self._picker.GetPickPosition(), view)
+
+    def _on_right_click(self, interactor, _event) -> None:
+        info = self.pick_at(*interactor.GetEventPosition())
         if info is not None:
             self.picked.emit(info)
 
+    def _on_mouse_move(self, interactor, _event) -> None:
+        if self.hover_picking and not self._orbit_timer.isActive():
+            self._hover_pos = interactor.GetEventPosition()
+            self._hover_timer.start()
+
+    def _hover_pick(self) -> None:
+        info = self.pick_at(*self._hover_pos)
+        if info is not None:
+            self.hovered.emit(info)
+
+    # scene overlays -------------------------------------------------------
+    def set_overlay(self, name: str, mesh: pv.DataSet, texture: np.ndarray | None = None, **style) -> None:
+        """Show ``mesh`` as scene overlay ``name`` in the left view (replacing one of that name).
+
+        ``style`` goes to ``add_mesh`` (``scalars``, ``rgb``, ``color``, ``point_size``...);
+        ``texture`` is an RGB image mapped with the mesh's texture coordinates. The view is
+        not redrawn: call :meth:`render`.
+        """
+        kwargs = {"reset_camera": False, "render": False, "name": self.OVERLAY_PREFIX + name,
+                  "show_scalar_bar": False, "pickable": True}
+        kwargs.update(style)
+        if texture is not None:
+            kwargs["texture"] = pv.Texture(np.ascontiguousarray(texture))
+        self.plotter.subplot(0, 0)
+        self.plotter.add_mesh(mesh, **kwargs)
+
+    def remove_overlays(self, prefix: str = "") -> None:
+        """Remove the scene overlays whose name starts with ``prefix`` (all by default)."""
+        renderer = self.plotter.renderers[0]
+        for name in [n for n in renderer.actors if n.startswith(self.OVERLAY_PREFIX + prefix)]:
+            renderer.remove_actor(name, render=False)
+
+    def overlay_names(self) -> list[str]:
+        """Names of the scene overlays shown (without the prefix)."""
+        n = len(self.OVERLAY_PREFIX)
+        return [name[n:] for name in self.plotter.renderers[0].actors if name.startswith(self.OVERLAY_PREFIX)]
+
+    def look_through(self, camera) -> None:  # camera: occstudio.core.geometry.Camera
+        """Put the shared 3D camera where ``camera`` is, looking along its optical axis
+        with its vertical field of view (the world is the frame the view shows)."""
+        self.set_orbiting(False)
+        self._auto_fit = False
+        pose = np.linalg.inv(np.asarray(camera.T_cam_from_world, float))
+        axes = pose[:3, :3] / np.linalg.norm(pose[:3, :3], axis=0)  # undo a similarity's scale
+        centre = pose[:3, 3]
+        fy = float(camera.K[1, 1])
+        cam = self.plotter.renderers[0].GetActiveCamera()
+        cam.SetPosition(*centre)
+        cam.SetFocalPoint(*(centre + axes[:, 2]))
+        cam.SetViewUp(*(-axes[:, 1]))
+        cam.SetViewAngle(float(np.degrees(2 * np.arctan2(camera.height / 2, fy))))
+        self.plotter.renderers[0].ResetCameraClippingRange()
+        self.render()
+
+    def set_orbiting(self, on: bool) -> None:
+        """Turn the camera about the scene's vertical axis continuously (``False`` stops)."""
+        if bool(on) == self._orbit_timer.isActive():
+            return
+        if on:
+            self._auto_fit = False
+            self._orbit_timer.start()
+        else:
+            self._orbit_timer.stop()
+        self.orbiting_changed.emit(bool(on))
+
+    @property
+    def orbiting(self) -> bool:
+        """Whether the orbit animation runs."""
+        return self._orbit_timer.isActive()
+
+    def _orbit_step(self) -> None:
+        cam = self.plotter.renderers[0].GetActiveCamera()
+        cam.Azimuth(self.orbit_degrees_per_step)
+        self.plotter.renderers[0].ResetCameraClippingRange()
+        self.render()
+
+    def _content_bounds(self) -> list[float] | None:
+        """Bounds of what both views show, leaving out scene overlays (a 100 m LiDAR sweep
+        or a long trajectory must not shrink the voxels) unless nothing else is shown."""
+        def union(keep) -> list[float] | None:
+            bounds = None
+            for renderer in self.plotter.renderers:
+                for name, actor in renderer.actors.items():
+                    if not keep(name) or not actor.GetVisibility():
+                        continue
+                    b = actor.GetBounds()
+                    if b is None or b[0] > b[1]:
+                        continue
+                    bounds = list(b) if bounds is None else [
+                        min(bounds[0], b[0]), max(bounds[1], b[1]), min(bounds[2], b[2]),
+                        max(bounds[3], b[3]), min(bounds[4], b[4]), max(bounds[5], b[5]),
+                    ]
+            return bounds
+
+        content = union(lambda name: name not in ("title", "empty") and not name.startswith(self.OVERLAY_PREFIX))
+        return content if content is not None else union(lambda name: name.startswith(self.OVERLAY_PREFIX))
+
     def camera_preset(self, preset: str) -> None:
         """Move the shared camera to a preset: ``bev``, ``driving``, ``side`` or ``iso``."""
+        self.set_orbiting(False)
         self._auto_fit = False
         renderer = self.plotter.renderers[0]
-        bounds = renderer.ComputeVisiblePropBounds()
-        if bounds[0] > bounds[1]:
+        bounds = self._content_bounds()
+        if bounds is None:
             return
+        renderer.GetActiveCamera().SetViewAngle(30.0)
         lo = np.array(bounds[0::2])
         hi = np.array(bounds[1::2])
         centre, size = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
@@ -194,18 +319,12 @@ class View3D(QWidget):
     def reset_camera(self) -> None:
         """Fit the (shared) camera to everything shown."""
         self.plotter.subplot(0, 0)
-        bounds = None
-        for renderer in self.plotter.renderers:
-            if renderer.actors:
-                b = renderer.ComputeVisiblePropBounds()
-                if b[0] <= b[1]:
-                    bounds = b if bounds is None else [
-                        min(bounds[0], b[0]), max(bounds[1], b[1]), min(bounds[2], b[2]),
-                        max(bounds[3], b[3]), min(bounds[4], b[4]), max(bounds[5], b[5]),
-                    ]
+        self.set_orbiting(False)
+        bounds = self._content_bounds()
         if bounds is not None:
             self.plotter.renderers[0].ResetCamera(bounds)
             cam = self.plotter.renderers[0].camera
+            cam.view_angle = 30.0
             cam.elevation = 20
             cam.azimuth = 30
             renderer = self.plotter.renderers[0]
@@ -226,6 +345,7 @@ class View3D(QWidget):
 
     def _user_moved_camera(self, *_args) -> None:
         self._auto_fit = False
+        self.set_orbiting(False)
 
     def set_axes_visible(self, visible: bool) -> None:
         """Show or hide the orientation axes in both views."""
@@ -249,6 +369,8 @@ class View3D(QWidget):
 
     def close_view(self) -> None:
         """Release the render window (call before the widget is destroyed)."""
+        self._orbit_timer.stop()
+        self._hover_timer.stop()
         self._axes_marker.SetEnabled(0)
         self._axes_marker.SetInteractor(None)
         self.plotter.close()
@@ -266,4 +388,10 @@ def pick_info(dataset, cell_id: int, position, view: int) -> dict | None:
             info[key] = int(array.GetTuple1(cell_id))
     if "label" not in info and dataset.GetNumberOfCells() == dataset.GetNumberOfPoints():
         info["point_id"] = int(cell_id)
+        point_data = dataset.GetPointData()
+        for name in ("label", "intensity"):
+            array = point_data.GetArray(name)
+            if array is not None:
+                value = array.GetTuple1(cell_id)
+                info[name] = int(value) if name == "label" else float(value)
     return info
