@@ -1198,12 +1198,6 @@ def install_editing(window: MainWindow) -> EditingController:
         window.splitDockWidget(window.docks["samples"], docks["review"], Qt.Orientation.Vertical)
     docks["priors"].raise_()
 
-    def priors_dock_for(dataset: Dataset) -> None:
-        # occupancy and amodal datasets have no prior folders: bring the jobs tab forward
-        if not gallery.supported() and "jobs" in window.docks:
-            window.docks["jobs"].raise_()
-
-    window.controller.dataset_opened.connect(priors_dock_for)
     a["export_priors_manifest"] = _action(window, "export_priors_manifest", "Export manifest with &priors…",
                                           "Write manifest_with_priors.json (RelaxFlow format) with the priors "
                                           "and prior-text overrides", None, gallery.export_dialog)

@@ -28,6 +28,7 @@ from occstudio.gui.docks.sample_browser import SampleBrowser
 from occstudio.gui.docks.scene import install_scene
 from occstudio.gui.editing import install_editing
 from occstudio.gui.jobs import JobManager
+from occstudio.gui.linked_views import install_linked_views
 from occstudio.gui.notifications import Notification, Notifications
 from occstudio.gui.panes.camera_grid import install_camera_grid
 from occstudio.gui.panes.sample_view import SampleView
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.scene = install_scene(self)
         self._build_menus()
         self._wire()
+        self.linked_views = install_linked_views(self)
         self._add_plugin_docks()
         self.editing = install_editing(self)
         self.compute_layers = install_compute_layers(self)

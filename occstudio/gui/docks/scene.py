@@ -96,6 +96,7 @@ class SceneDock(QWidget):
         super().__init__(parent)
         self.view3d = view3d
         self.overlays: dict[str, SceneOverlay] = {}
+        self._drawn: list[str] = []
         settings = app_settings.app_settings()
         self._hidden = set(_as_list(settings.value("scene/hidden", list(HIDDEN_BY_DEFAULT))))
 
@@ -216,20 +217,27 @@ class SceneDock(QWidget):
 
     def _redraw(self) -> None:
         view = self.view3d
-        view.remove_overlays()
+        for name in self._drawn:  # only what this dock drew: other overlays stay
+            view.remove_overlay(name)
+        self._drawn = []
         size = self.size_spin.value()
+
+        def draw(name: str, mesh: Any, **style: Any) -> None:
+            view.set_overlay(name, mesh, **style)
+            self._drawn.append(name)
+
         for name, overlay in self.overlays.items():
             if not self.is_shown(name):
                 continue
             if overlay.kind != "images":
-                view.set_overlay(name, overlay.mesh, **overlay_style(overlay, self.color_mode, size))
+                draw(name, overlay.mesh, **overlay_style(overlay, self.color_mode, size))
             if overlay.kind == "lines" and "current" in overlay.mesh.point_data:
                 current = overlay.mesh.points[overlay.mesh.point_data["current"] > 0]
                 if len(current):
-                    view.set_overlay(f"{name}:current", pv.PolyData(current), color="#e03131",
-                                     point_size=max(size + 8, 12), render_points_as_spheres=True, style="points")
+                    draw(f"{name}:current", pv.PolyData(current), color="#e03131",
+                         point_size=max(size + 8, 12), render_points_as_spheres=True, style="points")
             for k, (quad, image) in enumerate(overlay.thumbnails):
-                view.set_overlay(f"{name}:thumbnail{k}", quad, texture=image, lighting=False, opacity=0.9)
+                draw(f"{name}:thumbnail{k}", quad, texture=image, lighting=False, opacity=0.9)
         self._update_controls()
         view.render()
         self.changed.emit()

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QPixmap
+from PySide6.QtGui import QColor, QMouseEvent, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGridLayout,
     QHBoxLayout,
@@ -104,6 +105,10 @@ class _MouseFilter(QObject):
         return False
 
 
+#: Colour of the linked-view marks (a clicked pixel, a picked voxel's projection).
+MARKER_COLOUR = "#ff2d55"
+
+
 class CameraPane(ImagePane):
     """One camera image with its "LiDAR points" and "Voxel centres" overlay items.
 
@@ -153,6 +158,36 @@ class CameraPane(ImagePane):
                 counts.append(f"{len(uv):,} {OVERLAYS[key].split()[0].lower()}")
         tip = view.name + (f" — {', '.join(counts)} projected" if counts else "")
         self.title_label.setToolTip(tip)
+        self.marker = QGraphicsPathItem()
+        pen = QPen(QColor(MARKER_COLOUR), 2)
+        pen.setCosmetic(True)  # the same width at every zoom
+        self.marker.setPen(pen)
+        self.marker.setZValue(10)
+        self.marker.setVisible(False)
+        self.scene.addItem(self.marker)
+
+    def set_marker(self, uv: tuple[float, float] | None) -> None:
+        """Mark image point ``uv`` (pixel centres at integers) with a ring and cross; ``None`` clears."""
+        if uv is None or self.camera_view.image is None:
+            self.marker.setVisible(False)
+            return
+        h, w = self.camera_view.image.shape[:2]
+        r = max(4.0, 0.02 * max(w, h))
+        x, y = uv[0] + 0.5, uv[1] + 0.5
+        path = QPainterPath()
+        path.addEllipse(QPointF(x, y), r, r)
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            path.moveTo(x + dx * r * 0.5, y + dy * r * 0.5)
+            path.lineTo(x + dx * r * 1.8, y + dy * r * 1.8)
+        self.marker.setPath(path)
+        self.marker.setVisible(True)
+
+    def marker_position(self) -> tuple[float, float] | None:
+        """The marked image point, or ``None``."""
+        if not self.marker.isVisible():
+            return None
+        centre = self.marker.path().boundingRect().center()
+        return centre.x() - 0.5, centre.y() - 0.5
 
     def set_overlay_shown(self, key: str, shown: bool) -> None:
         """Show or hide one overlay (``"lidar"`` or ``"voxels"``)."""
@@ -384,6 +419,12 @@ class CameraGrid(QWidget):
     def layout_mode(self) -> str:
         """``"grid"`` or ``"tabs"``."""
         return self._layout_mode
+
+    def set_markers(self, points: dict[str, tuple[float, float] | None]) -> None:
+        """Mark one image point per camera (name → ``(u, v)`` or ``None``); cameras not
+        named lose their mark."""
+        for pane in self.panes:
+            pane.set_marker(points.get(pane.camera_view.name))
 
     def pane(self, name: str) -> CameraPane:
         """The pane of the camera called ``name``."""

@@ -218,10 +218,14 @@ class View3D(QWidget):
         self.plotter.add_mesh(mesh, **kwargs)
 
     def remove_overlays(self, prefix: str = "") -> None:
-        """Remove the scene overlays whose name starts with ``prefix`` (all by default)."""
+        """Remove the overlays whose name starts with ``prefix`` (all by default). Not redrawn."""
         renderer = self.plotter.renderers[0]
         for name in [n for n in renderer.actors if n.startswith(self.OVERLAY_PREFIX + prefix)]:
             renderer.remove_actor(name, render=False)
+
+    def remove_overlay(self, name: str) -> None:
+        """Remove overlay ``name`` if shown. Not redrawn."""
+        self.plotter.renderers[0].remove_actor(self.OVERLAY_PREFIX + name, render=False)
 
     def overlay_names(self) -> list[str]:
         """Names of the scene overlays shown (without the prefix)."""
