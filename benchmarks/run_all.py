@@ -39,6 +39,9 @@ def main() -> int:
         ("bench_visibility", traj_args),
         ("bench_video", []),
         ("bench_paint_gui", []),
+        ("bench_lod", []),
+        ("bench_toggle", label_args),
+        ("bench_cache", traj_args),
     ]
     failed = 0
     for name, extra in runs:
