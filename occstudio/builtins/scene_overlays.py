@@ -219,8 +219,8 @@ def _grid_of(dataset: Dataset, default: GridSpec) -> GridSpec:
 
 
 def _frustum_depth(grid: GridSpec) -> float:
-    """Frustums a twentieth of the grid's diagonal deep: visible, not in the way."""
-    return 0.05 * float(np.linalg.norm(grid.range_max - grid.range_min))
+    """Frustums a fortieth of the grid's diagonal deep: visible, not in the way."""
+    return 0.025 * float(np.linalg.norm(grid.range_max - grid.range_min))
 
 
 def _camera_overlays(views: list[CameraView], depth: float) -> list[SceneOverlay]:

@@ -60,17 +60,31 @@ class Dataset:
         return self.samples[self.index_of(sample_id)]
 
 
-def nbytes_of(value: Any) -> int:
-    """Approximate memory held by ``value`` (arrays, containers of arrays, objects)."""
+def nbytes_of(value: Any, _depth: int = 0) -> int:
+    """Approximate memory held by ``value``.
+
+    Counts numpy arrays, containers of them, objects with an integer ``nbytes``,
+    VTK / pyvista datasets (their ``actual_memory_size``, in KiB) and dataclass-like
+    objects through their attributes (six levels deep at most); anything else counts
+    64 bytes.
+    """
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
+    if _depth > 6:
+        return 64
     if isinstance(value, dict):
-        return sum(nbytes_of(v) for v in value.values()) + 64
+        return sum(nbytes_of(v, _depth + 1) for v in value.values()) + 64
     if isinstance(value, (list, tuple)):
-        return sum(nbytes_of(v) for v in value) + 64
+        return sum(nbytes_of(v, _depth + 1) for v in value) + 64
     size = getattr(value, "nbytes", None)
     if isinstance(size, (int, np.integer)):
         return int(size)
+    kib = getattr(value, "actual_memory_size", None)  # pyvista datasets (no import here)
+    if isinstance(kib, (int, np.integer)):
+        return int(kib) * 1024
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict) and fields:
+        return sum(nbytes_of(v, _depth + 1) for v in fields.values()) + 64
     return 64
 
 
@@ -112,9 +126,18 @@ class SampleCache:
                 self.nbytes -= self._items.pop(key)[1]
             self._items[key] = (value, size)
             self.nbytes += size
-            while self.nbytes > self.max_bytes and len(self._items) > 1:
-                _, (_, old) = self._items.popitem(last=False)
-                self.nbytes -= old
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.nbytes > self.max_bytes and len(self._items) > 1:
+            _, (_, old) = self._items.popitem(last=False)
+            self.nbytes -= old
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the byte budget, evicting least recently used entries past it."""
+        with self._lock:
+            self.max_bytes = int(max_bytes)
+            self._evict()
 
     def get_or_load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
         """The cached value for ``key``, loading and storing it on a miss."""

@@ -7,13 +7,16 @@ results that the main window wires to its widgets. No widget is touched here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from occstudio.builtins.amodal_view import AMODAL_FORMATS, load_amodal_view
+from occstudio.builtins.camera_views import CAMERA_FORMATS, load_camera_views
 from occstudio.builtins.computations import run_computation
+from occstudio.builtins.evaluation import evaluate_dataset
 from occstudio.builtins.mesh_eval import DEFAULT_PARAMS, evaluate_samples
 from occstudio.builtins.occupancy_view import OCCUPANCY_FORMATS, load_occupancy_content
 from occstudio.core.dataset import Dataset, SampleCache
@@ -30,6 +33,30 @@ def _match(root: Path, ids: list[str], occupancy: bool = False, progress: Any = 
     return match_occupancy_predictions(root, ids) if occupancy else match_predictions(root, ids)
 
 
+def _load_into_cache(cache: SampleCache, key: tuple, dataset: Dataset, sample: Any, options: dict[str, Any],
+                     progress: Any = None) -> dict[str, Any]:
+    """Read an occupancy sample's content and keep it in ``cache`` under ``key``."""
+    content = load_occupancy_content(dataset, sample, cache, progress=progress, **options)
+    cache.put(key, content)
+    return content
+
+
+def _prefetch(cache: SampleCache, dataset: Dataset, items: list[tuple[tuple, Any, dict[str, Any]]],
+              progress: Any = None) -> int:
+    """Read the content (and camera views) of the next samples into ``cache``; how many were read."""
+    progress.start(len(items), f"Prefetching {len(items)} sample{'s' if len(items) != 1 else ''}")
+    done = 0
+    for key, sample, options in items:
+        progress.check()
+        if key not in cache:
+            cache.put(key, load_occupancy_content(dataset, sample, cache, **options))
+            done += 1
+        if dataset.format in CAMERA_FORMATS:
+            load_camera_views(dataset, sample, cache)
+        progress.advance()
+    return done
+
+
 class StudioController(QObject):
     """Application logic of one window.
 
@@ -42,12 +69,16 @@ class StudioController(QObject):
         The prediction root (or ``None``).
     metrics_ready(str, dict)
         Metrics of one sample.
+    set_metrics_ready(dict)
+        Set totals of an occupancy evaluation (``miou``, ``geometric_iou``, per-class
+        ``iou``, ``n_samples``...; see :func:`occstudio.builtins.evaluation.evaluate_dataset`).
     """
 
     dataset_opened = Signal(object)
     content_ready = Signal(object)
     predictions_changed = Signal(object)
-    metrics_ready = Signal(str, dict)
+    metrics_ready = Signal(str, object)
+    set_metrics_ready = Signal(object)
 
     def __init__(self, jobs: JobManager, notifications: Notifications, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,9 +87,13 @@ class StudioController(QObject):
         self.metric_params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.content: dict[str, Any] | None = None
         self.cache = SampleCache(2 << 30)
+        #: How many of the following samples of an occupancy dataset to read ahead.
+        self.prefetch_count = 2
         self.visibility = "all"
         self.error_view = False
         self.hidden_classes: frozenset[int] = frozenset()
+        #: Occupancy evaluation options (the Occ3D challenge: camera mask, occ3d mIoU).
+        self.occupancy_params: dict[str, Any] = {"mask": "camera", "variant": "occ3d"}
 
     # datasets -----------------------------------------------------------
     def open_path(self, path: str | Path) -> Job:
@@ -89,10 +124,14 @@ class StudioController(QObject):
         dataset = self.document.dataset
         sample = dataset.get(sample_id)
         if dataset.format in OCCUPANCY_FORMATS:
+            key, options = self._content_key(dataset, sample_id)
+            cached = self.cache.get(key)
+            if cached is not None:  # read ahead (or seen before): no job at all
+                self.jobs.cancel_key("content")
+                self._content_loaded(cached)
+                return None
             return self.jobs.submit(
-                f"Read {sample_id}", load_occupancy_content, dataset, sample, self.cache, self.visibility,
-                prediction=self.document.predictions.get(sample_id), error_view=self.error_view,
-                hidden_classes=self.hidden_classes,
+                f"Read {sample_id}", _load_into_cache, self.cache, key, dataset, sample, options,
                 key="content", on_result=self._content_loaded,
             )
         if dataset.format in AMODAL_FORMATS:
@@ -104,6 +143,33 @@ class StudioController(QObject):
             f"Read {sample_id}", load_sample_content, sample, prediction,
             key="content", on_result=self._content_loaded,
         )
+
+    def _content_key(self, dataset: Dataset, sample_id: str) -> tuple[tuple, dict[str, Any]]:
+        """The cache key of an occupancy sample's content as currently shown, and the
+        loader options that make it."""
+        prediction = self.document.predictions.get(sample_id)
+        hidden = self.hidden_classes if self.error_view else frozenset()
+        options = {"visibility": self.visibility, "prediction": prediction, "error_view": self.error_view,
+                   "hidden_classes": hidden}
+        key = ("content", str(dataset.root), sample_id, self.visibility, str(prediction), self.error_view,
+               tuple(sorted(hidden)))
+        return key, options
+
+    def prefetch_after(self, sample_id: str) -> Job | None:
+        """Read the :attr:`prefetch_count` samples after ``sample_id`` into the cache in
+        the background (occupancy datasets; the next frames of a sequence)."""
+        dataset = self.document.dataset
+        if dataset is None or dataset.format not in OCCUPANCY_FORMATS or self.prefetch_count <= 0:
+            return None
+        start = dataset.index_of(sample_id) + 1
+        items = []
+        for sample in dataset.samples[start:start + self.prefetch_count]:
+            key, options = self._content_key(dataset, sample.id)
+            if key not in self.cache:
+                items.append((key, sample, options))
+        if not items:
+            return None
+        return self.jobs.submit(f"Prefetch after {sample_id}", _prefetch, self.cache, dataset, items, key="prefetch")
 
     def set_visibility_filter(self, visibility: str) -> None:
         """Show all voxels, or only camera- / LiDAR-visible ones, and reload."""
@@ -132,6 +198,7 @@ class StudioController(QObject):
             self.notifications.error(error)
         self.content = content
         self.content_ready.emit(content)
+        self.prefetch_after(content["id"])
 
     def reload_current(self) -> Job | None:
         """Read the current sample again (e.g. after predictions changed)."""
@@ -158,6 +225,45 @@ class StudioController(QObject):
         self.notifications.info(f"Predictions from {root.name}: {len(matches)} of {n} samples matched")
         self.predictions_changed.emit(root)
         self.reload_current()
+
+    def compute_metrics(self, scope: str = "current") -> Job | None:
+        """The metrics of the open dataset's kind: occupancy (Occ3D) or mesh metrics."""
+        dataset = self.document.dataset
+        if dataset is not None and dataset.format == "occ3d":
+            return self.compute_occupancy_metrics(scope)
+        return self.compute_mesh_metrics(scope)
+
+    def compute_occupancy_metrics(self, scope: str = "current") -> Job | None:
+        """Occ3D mIoU, geometric IoU and per-class IoU of the current sample or the whole
+        set (one confusion matrix over the set, as the challenge computes it)."""
+        doc = self.document
+        if doc.dataset is None:
+            self.notifications.error("Open a dataset first")
+            return None
+        if doc.predictions_root is None or not doc.predictions:
+            self.notifications.error("Open a prediction folder first (File > Open predictions…)")
+            return None
+        dataset = doc.dataset
+        if scope == "current":
+            if doc.current_id not in doc.predictions:
+                self.notifications.error(f"No prediction for sample {doc.current_id}")
+                return None
+            dataset = replace(dataset, samples=[dataset.get(doc.current_id)])
+            title = f"Occupancy metrics: {doc.current_id}"
+        else:
+            title = f"Occupancy metrics: {len(doc.predictions)} samples"
+        return self.jobs.submit(
+            title, evaluate_dataset, dataset, doc.predictions_root, workers=1, **self.occupancy_params,
+            key=f"metrics:{scope}", on_result=lambda result: self._evaluation_done(result, scope),
+        )
+
+    def _evaluation_done(self, result: dict[str, Any], scope: str) -> None:
+        self._metrics_computed({**result["samples"], **{sid: {"error": msg} for sid, msg in result["errors"].items()}})
+        if scope != "current":
+            self.set_metrics_ready.emit(result["totals"])
+            totals = result["totals"]
+            self.notifications.info(f"Set mIoU {totals['miou']:.2f} over {totals['n_samples']} samples "
+                                    f"({totals['mask']} mask, {totals['variant']})")
 
     def compute_mesh_metrics(self, scope: str = "current") -> Job | None:
         """Run mesh metrics for the current sample (``scope="current"``) or all samples."""

@@ -217,6 +217,12 @@ class JobManager(QObject):
         self.job_finished.emit(job)
         self.running_count_changed.emit(len(self.running()))
 
+    def cancel_key(self, key: str) -> None:
+        """Cancel the running job submitted under ``key``, if any (its result is dropped)."""
+        job = self._latest.get(key)
+        if job is not None:
+            job.cancel()
+
     def cancel_all(self) -> None:
         """Ask every running job to stop."""
         for job in self.running():

@@ -20,6 +20,7 @@ from occstudio.gui.controller import StudioController
 from occstudio.gui.dialogs.compute import ComputeDialog
 from occstudio.gui.dialogs.export_video import ExportVideoDialog
 from occstudio.gui.dialogs.plugins import PluginsDialog
+from occstudio.gui.dialogs.preferences import PreferencesDialog, apply_preferences
 from occstudio.gui.docks.jobs import JobsDock
 from occstudio.gui.docks.legend import LegendWidget
 from occstudio.gui.docks.log import LogDock
@@ -36,6 +37,9 @@ from occstudio.gui.panes.timeline import Timeline
 from occstudio.gui.panes.view3d import View3D
 from occstudio.plugins.registry import get_registry, resolve
 from occstudio.render.voxels import apply_class_visibility
+
+#: Metrics shown as sample-list columns when computed (meshes, occupancy).
+BROWSER_METRICS = ("chamfer_l1", "miou", "geometric_iou")
 
 OPEN_FILTER = (
     "Datasets and files (*.json *.jsonl *.png *.jpg *.jpeg *.ply *.obj *.glb *.npy *.bin *.npz);;All files (*)"
@@ -62,6 +66,7 @@ class MainWindow(QMainWindow):
         self._add_plugin_docks()
         self.editing = install_editing(self)
         self.compute_layers = install_compute_layers(self)
+        apply_preferences(self)
         self._restore_layout()
 
     # construction -------------------------------------------------------
@@ -115,11 +120,12 @@ class MainWindow(QMainWindow):
             "export_metrics": self.metrics_dock_widget.export_dialog,
             "export_video": self.show_export_video,
             "quit": self.close,
+            "preferences": self.show_preferences,
             "next_sample": self.browser.next,
             "previous_sample": self.browser.previous,
             "reset_camera": self.view3d.reset_camera,
-            "metrics_current": lambda: c.compute_mesh_metrics("current"),
-            "metrics_all": lambda: c.compute_mesh_metrics("all"),
+            "metrics_current": lambda: c.compute_metrics("current"),
+            "metrics_all": lambda: c.compute_metrics("all"),
             "cancel_jobs": self.jobs.cancel_all,
             "about": self.show_about,
             "plugins": self.show_plugins,
@@ -143,7 +149,7 @@ class MainWindow(QMainWindow):
                 action.setStatusTip(f"{spec.id} ({spec.plugin}): writes the current {'/'.join(spec.accepts) or 'sample'}")
                 action.triggered.connect(lambda _=False, sp=spec: self.export_with(sp))
         file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
+        file_menu.addActions([a["preferences"], a["quit"]])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([a["next_sample"], a["previous_sample"]])
         view_menu.addSeparator()
@@ -201,6 +207,7 @@ class MainWindow(QMainWindow):
         c.dataset_opened.connect(self._show_dataset)
         c.content_ready.connect(self._show_content)
         c.metrics_ready.connect(self._show_metrics)
+        c.set_metrics_ready.connect(self.metrics_dock_widget.set_totals)
         self.metrics_dock_widget.sample_activated.connect(self.browser.select)
         self.legend.hidden_changed.connect(self._apply_hidden_classes)
         self.legend.hidden_changed.connect(self.controller.set_hidden_classes)
@@ -310,8 +317,11 @@ class MainWindow(QMainWindow):
 
     def _show_metrics(self, sample_id: str, values: dict[str, Any]) -> None:
         self.metrics_dock_widget.set_metrics(sample_id, values)
-        column = {sid: v.get("chamfer_l1") for sid, v in self.controller.document.metrics.items()}
-        self.browser.set_extra_column("chamfer_l1", {k: v for k, v in column.items() if v is not None})
+        metrics = self.controller.document.metrics
+        for name in BROWSER_METRICS:  # the headline metrics become sortable sample-list columns
+            column = {sid: v.get(name) for sid, v in metrics.items() if isinstance(v.get(name), (int, float))}
+            if column:
+                self.browser.set_extra_column(name, column)
 
     def _show_job_count(self, running: int) -> None:
         self.jobs_label.setText(f"{running} job{'s' if running != 1 else ''} running" if running else "")
@@ -383,6 +393,10 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0])
 
     # help -------------------------------------------------------------------
+    def show_preferences(self) -> None:
+        """File > Preferences…"""
+        PreferencesDialog(self).exec()
+
     def show_about(self) -> None:
         """Help > About."""
         QMessageBox.about(

@@ -55,3 +55,33 @@ def clear_recent_files() -> None:
     settings = app_settings()
     settings.setValue("recent_files", [])
     settings.sync()
+
+
+#: Preference defaults: sample cache budget (GiB), samples read ahead, LOD point threshold.
+PREFERENCE_DEFAULTS: dict[str, float | int] = {
+    "cache_gib": 2.0,
+    "prefetch": 2,
+    "lod_points": 400_000,
+}
+
+
+def preferences() -> dict[str, float | int]:
+    """The user's preferences (see :data:`PREFERENCE_DEFAULTS`), defaults where unset or unreadable."""
+    settings = app_settings()
+    out: dict[str, float | int] = {}
+    for key, default in PREFERENCE_DEFAULTS.items():
+        value = settings.value(f"preferences/{key}", default)
+        try:
+            out[key] = type(default)(float(value))
+        except (TypeError, ValueError):
+            out[key] = default
+    return out
+
+
+def save_preferences(values: dict[str, float | int]) -> None:
+    """Store preferences (unknown keys are ignored)."""
+    settings = app_settings()
+    for key in PREFERENCE_DEFAULTS:
+        if key in values:
+            settings.setValue(f"preferences/{key}", values[key])
+    settings.sync()

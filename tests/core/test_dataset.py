@@ -56,3 +56,32 @@ def test_document_events():
         doc.set_current("missing")
     doc.set_metrics("s/1", {"chamfer_l1": 0.1})
     assert [e for e, _ in events] == ["dataset", "current", "metrics"]
+
+
+def test_nbytes_of_counts_objects_meshes_and_nesting():
+    from dataclasses import dataclass
+
+    from occstudio.core.dataset import nbytes_of
+
+    @dataclass
+    class Holder:
+        a: np.ndarray
+        b: dict
+
+    class Mesh:  # what pyvista datasets report: KiB
+        actual_memory_size = 10
+
+    holder = Holder(np.zeros(1000, np.uint8), {"m": Mesh(), "x": [np.zeros(10, np.float64)]})
+    assert nbytes_of(holder) >= 1000 + 10 * 1024 + 80
+    loop: dict = {}
+    loop["self"] = loop  # a cycle must not recurse forever
+    assert nbytes_of(loop) > 0
+
+
+def test_cache_resize_evicts_oldest():
+    cache = SampleCache(10_000)
+    for i in range(5):
+        cache.put(i, np.zeros(1000, np.uint8))
+    cache.get(0)  # recently used: survives
+    cache.resize(2_500)
+    assert 0 in cache and 4 in cache and 1 not in cache and cache.nbytes <= 2_500

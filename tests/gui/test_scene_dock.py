@@ -99,3 +99,21 @@ def test_hovering_a_voxel_names_it_in_the_status_bar(qtbot, main_window, tmp_pat
     assert hits and "label" in hits[-1]
     assert w.status_message.text().startswith("Under the cursor:")
     assert "class" in w.status_message.text()
+
+
+def test_big_clouds_are_drawn_decimated_while_the_camera_moves(qtbot, main_window, tmp_path):
+    w = main_window
+    w.view3d.lod_threshold = 200  # the fixture's sweep has 600 points
+    _open(qtbot, w, tmp_path)
+    lod = w.view3d.overlay_lod("LiDAR")
+    assert lod is not None and lod.n_moving == 200 and lod.n_full == 600
+    interactor = w.view3d.plotter.iren.interactor
+    interactor.InvokeEvent("StartInteractionEvent")
+    assert lod.lod_actor.GetVisibility() and not lod.full_actor.GetVisibility()
+    interactor.InvokeEvent("EndInteractionEvent")
+    assert lod.full_actor.GetVisibility() and not lod.lod_actor.GetVisibility()
+    assert "LiDAR:lod" not in w.view3d.overlay_names()
+    # restyling or hiding detaches the pair: no actor or observer is left behind
+    w.scene.widget.set_shown("LiDAR", False)
+    assert w.view3d.overlay_lod("LiDAR") is None and lod.full_actor is None
+    assert not any(n.startswith("overlay:LiDAR") for n in w.view3d.plotter.renderers[0].actors)

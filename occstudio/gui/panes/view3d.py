@@ -16,6 +16,8 @@ from pyvistaqt import QtInteractor
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
+from occstudio.render.lod import DEFAULT_MAX_MOVING_POINTS, PointCloudLOD
+
 _BACKGROUND = "#f4f5f7"
 
 
@@ -84,6 +86,9 @@ class View3D(QWidget):
         self._orbit_timer.setInterval(40)
         self._orbit_timer.timeout.connect(self._orbit_step)
         self.orbit_degrees_per_step = 1.0
+        #: Point overlays bigger than this are drawn decimated while the camera moves.
+        self.lod_threshold = DEFAULT_MAX_MOVING_POINTS
+        self._lods: dict[str, PointCloudLOD] = {}
         self.plotter.interactor.setToolTip(
             "Left drag: rotate · wheel: zoom · middle drag: pan · hover or right click: pick")
         self._set_split(False)
@@ -206,31 +211,51 @@ class View3D(QWidget):
         """Show ``mesh`` as scene overlay ``name`` in the left view (replacing one of that name).
 
         ``style`` goes to ``add_mesh`` (``scalars``, ``rgb``, ``color``, ``point_size``...);
-        ``texture`` is an RGB image mapped with the mesh's texture coordinates. The view is
-        not redrawn: call :meth:`render`.
+        ``texture`` is an RGB image mapped with the mesh's texture coordinates. A point
+        cloud (``style="points"``) of more than :attr:`lod_threshold` points is drawn
+        from a decimated copy while the camera moves
+        (:class:`~occstudio.render.lod.PointCloudLOD`) and is not pickable (picking
+        millions of points under the cursor would stall the view). The view is not
+        redrawn: call :meth:`render`.
         """
-        kwargs = {"reset_camera": False, "render": False, "name": self.OVERLAY_PREFIX + name,
-                  "show_scalar_bar": False, "pickable": True}
+        self.remove_overlay(name)
+        kwargs = {"reset_camera": False, "render": False, "show_scalar_bar": False, "pickable": True}
         kwargs.update(style)
         if texture is not None:
             kwargs["texture"] = pv.Texture(np.ascontiguousarray(texture))
         self.plotter.subplot(0, 0)
-        self.plotter.add_mesh(mesh, **kwargs)
+        if kwargs.get("style") == "points" and mesh.n_points > self.lod_threshold:
+            kwargs["pickable"] = False
+            lod = PointCloudLOD(mesh, self.lod_threshold)
+            lod.attach(self.plotter, self.OVERLAY_PREFIX + name, renderer=self.plotter.renderers[0], **kwargs)
+            lod.watch(self.plotter.iren.interactor)
+            self._lods[name] = lod
+            return
+        self.plotter.add_mesh(mesh, name=self.OVERLAY_PREFIX + name, **kwargs)
 
     def remove_overlays(self, prefix: str = "") -> None:
         """Remove the overlays whose name starts with ``prefix`` (all by default). Not redrawn."""
+        for name in [n for n in self._lods if n.startswith(prefix)]:
+            self._lods.pop(name).detach()
         renderer = self.plotter.renderers[0]
         for name in [n for n in renderer.actors if n.startswith(self.OVERLAY_PREFIX + prefix)]:
             renderer.remove_actor(name, render=False)
 
     def remove_overlay(self, name: str) -> None:
         """Remove overlay ``name`` if shown. Not redrawn."""
+        if name in self._lods:
+            self._lods.pop(name).detach()
         self.plotter.renderers[0].remove_actor(self.OVERLAY_PREFIX + name, render=False)
 
     def overlay_names(self) -> list[str]:
         """Names of the scene overlays shown (without the prefix)."""
         n = len(self.OVERLAY_PREFIX)
-        return [name[n:] for name in self.plotter.renderers[0].actors if name.startswith(self.OVERLAY_PREFIX)]
+        return [name[n:] for name in self.plotter.renderers[0].actors
+                if name.startswith(self.OVERLAY_PREFIX) and not name.endswith(":lod")]
+
+    def overlay_lod(self, name: str) -> PointCloudLOD | None:
+        """The level-of-detail pair of point overlay ``name`` (``None``: drawn whole)."""
+        return self._lods.get(name)
 
     def look_through(self, camera) -> None:  # camera: occstudio.core.geometry.Camera
         """Put the shared 3D camera where ``camera`` is, looking along its optical axis
@@ -375,6 +400,7 @@ class View3D(QWidget):
         """Release the render window (call before the widget is destroyed)."""
         self._orbit_timer.stop()
         self._hover_timer.stop()
+        self.remove_overlays()
         self._axes_marker.SetEnabled(0)
         self._axes_marker.SetInteractor(None)
         self.plotter.close()
