@@ -1,4 +1,5 @@
-"""The metrics dock: a sortable per-sample table with copy and CSV/JSON export."""
+"""The metrics dock: a sortable per-sample table and, for occupancy evaluations, the set
+totals per class; copy and CSV/JSON export of the table shown."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -138,7 +142,18 @@ class MetricsDock(QWidget):
         bar.addWidget(copy)
         bar.addWidget(export)
         layout.addLayout(bar)
-        layout.addWidget(self.table)
+        self.totals: dict[str, Any] | None = None
+        self.set_table = QTableWidget(0, 2)
+        self.set_table.setHorizontalHeaderLabels(["metric / class", "value"])
+        self.set_table.verticalHeader().setVisible(False)
+        self.set_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.set_table.setToolTip("Set totals: one confusion matrix over every evaluated sample; IoU in percent")
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.table, "Per sample")
+        self.tabs.addTab(self.set_table, "Per set")
+        self.tabs.setTabEnabled(1, False)
+        layout.addWidget(self.tabs)
 
     def set_metrics(self, sample_id: str, values: dict[str, Any]) -> None:
         """Show ``values`` for ``sample_id`` (replacing older ones)."""
@@ -147,9 +162,38 @@ class MetricsDock(QWidget):
         self._update_summary()
 
     def clear(self) -> None:
-        """Empty the table."""
+        """Empty the tables."""
         self.model.clear()
+        self.set_totals(None)
+
+    def set_totals(self, totals: dict[str, Any] | None) -> None:
+        """Show an occupancy evaluation's set totals (``None`` clears them)."""
+        self.totals = totals
+        self.set_table.setRowCount(0)
+        if totals:
+            for name, value in self.totals_rows():
+                row = self.set_table.rowCount()
+                self.set_table.insertRow(row)
+                self.set_table.setItem(row, 0, QTableWidgetItem(name))
+                item = QTableWidgetItem()
+                item.setData(Qt.ItemDataRole.DisplayRole, "—" if value is None else round(value, 2))
+                self.set_table.setItem(row, 1, item)
+            self.set_table.resizeColumnsToContents()
+        self.tabs.setTabEnabled(1, bool(totals))
         self._update_summary()
+
+    def totals_rows(self) -> list[tuple[str, float | None]]:
+        """The set totals as ``(name, value)`` rows: the summary metrics, then IoU per class."""
+        if not self.totals:
+            return []
+        rows: list[tuple[str, float | None]] = []
+        for key in ("miou", "miou_occ3d", "miou_selfocc", "geometric_iou", "fscore", "n_samples", "n_voxels"):
+            value = self.totals.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                rows.append((key, None if isinstance(value, float) and math.isnan(value) else float(value)))
+        for name, value in (self.totals.get("iou") or {}).items():
+            rows.append((f"iou@{name}", value))
+        return rows
 
     def _update_summary(self) -> None:
         n = len(self.model.rows)
@@ -157,6 +201,8 @@ class MetricsDock(QWidget):
             self.summary.setText("No metrics computed yet")
             return
         parts = [f"{n} sample{'s' if n != 1 else ''}"]
+        if self.totals and isinstance(self.totals.get("miou"), (int, float)):
+            parts.append(f"set mIoU {self.totals['miou']:.2f} ({self.totals.get('mask', '')} mask)")
         for col in ("chamfer_l1", "chamfer_l2"):
             vals = [r[col] for r in self.model.rows.values() if r.get(col) is not None]
             if vals:
@@ -167,17 +213,31 @@ class MetricsDock(QWidget):
         source = self.proxy.mapToSource(index)
         self.sample_activated.emit(self.model._id_at(source.row()))
 
+    def _set_tab_shown(self) -> bool:
+        return self.tabs.currentIndex() == 1 and bool(self.totals)
+
+    def _totals_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["metric", "value"])
+        for name, value in self.totals_rows():
+            writer.writerow([name, "" if value is None else value])
+        return out.getvalue()
+
     def copy(self) -> None:
-        """Copy the table to the clipboard as CSV."""
-        QGuiApplication.clipboard().setText(self.model.to_csv())
+        """Copy the table shown (per sample or per set) to the clipboard as CSV."""
+        QGuiApplication.clipboard().setText(self._totals_csv() if self._set_tab_shown() else self.model.to_csv())
 
     def export(self, path: str | Path) -> None:
-        """Write the table to ``path`` (``.json`` → records, anything else → CSV)."""
+        """Write the table shown to ``path`` (``.json`` → records, or the totals object for
+        the per-set table; anything else → CSV)."""
         path = Path(path)
-        if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(self.model.to_records(), indent=2) + "\n", encoding="utf-8")
+        as_json = path.suffix.lower() == ".json"
+        if self._set_tab_shown():
+            text = json.dumps(self.totals, indent=2, default=float) + "\n" if as_json else self._totals_csv()
         else:
-            path.write_text(self.model.to_csv(), encoding="utf-8")
+            text = json.dumps(self.model.to_records(), indent=2) + "\n" if as_json else self.model.to_csv()
+        path.write_text(text, encoding="utf-8")
 
     def export_dialog(self) -> None:
         """Ask for a file name and export."""
