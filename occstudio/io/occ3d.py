@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,7 @@ def open_occ3d(path: str | Path, progress: Progress | None = None) -> Dataset:
         in its scene), ``prev``, ``next``, ``timestamp``, ``T_global_from_ego`` and
         ``cameras`` (name -> ``img_path``, ``intrinsic`` 3×3, ``T_ego_from_cam`` 4×4,
         ``T_global_from_ego`` 4×4, ``raw``). Malformed entries become warnings.
+        ``Dataset.meta["sequence"]`` is true when a scene has several frames.
 
     Raises
     ------
@@ -371,6 +373,9 @@ def open_occ3d(path: str | Path, progress: Progress | None = None) -> Dataset:
         dataset.meta["annotations"] = ann_path
         order = _apply_annotations(ann_path, order, by_token, dataset)
     dataset.samples = order
+    scenes = Counter(s.meta["scene"] for s in order if s.meta.get("scene"))
+    # scenes of several frames play as a sequence (timeline; frames in annotation order)
+    dataset.meta["sequence"] = any(n > 1 for n in scenes.values())
     progress.update(len(order), len(order), "Listed Occ3D samples")
     return dataset
 

@@ -125,3 +125,14 @@ def test_occ3d_predictions_error_view_and_pick(qtbot, main_window, tmp_path):
     assert "car (class 4)" in w.status_message.text() and "voxel (" in w.status_message.text()
     for preset in ("bev", "driving", "side", "iso"):
         w.view3d.camera_preset(preset)
+
+
+def test_occ3d_scene_plays_on_the_timeline(qtbot, main_window, tmp_path):
+    w = main_window
+    w.open_path(write_occ3d(tmp_path / "occ", n_frames=3))
+    wait_content(qtbot, w)
+    assert w.timeline.isVisible()
+    second = w.controller.document.dataset.samples[1].id
+    w.timeline.frame_changed.emit(1)
+    wait_content(qtbot, w, second)
+    assert w.browser.current_id() == second

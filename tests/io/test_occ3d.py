@@ -285,3 +285,15 @@ def test_open_errors(tmp_path):
         open_occ3d(tmp_path / "absent")
     with pytest.raises(DataError, match="no Occ3D"):
         open_occ3d(tmp_path)
+
+
+def test_scenes_of_several_frames_are_a_sequence(tmp_path):
+    root = tmp_path / "occ"
+    for scene, tokens in (("scene-0001", ("a" * 32, "b" * 32)), ("scene-0002", ("c" * 32,))):
+        for token in tokens:
+            folder = root / "gts" / scene / token
+            folder.mkdir(parents=True)
+            np.savez_compressed(folder / "labels.npz", semantics=np.full((200, 200, 16), 17, np.uint8))
+    assert open_occ3d(root).meta["sequence"] is True
+    single = open_occ3d(root / "gts" / "scene-0002" / ("c" * 32) / "labels.npz")
+    assert single.meta["sequence"] is False
