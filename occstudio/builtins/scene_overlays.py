@@ -29,6 +29,7 @@ import numpy as np
 import pyvista as pv
 
 from occstudio.builtins.camera_views import CAMERA_FORMATS, CameraView, load_camera_views
+from occstudio.builtins.linked_views import default_grid
 from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.errors import OccStudioError
 from occstudio.core.geometry import Camera, GridSpec, invert_rigid
@@ -213,11 +214,6 @@ def trajectory_line(centres: np.ndarray, current: int | None = None) -> pv.PolyD
 # --------------------------------------------------------------------------- per format
 
 
-def _grid_of(dataset: Dataset, default: GridSpec) -> GridSpec:
-    grid = dataset.meta.get("grid")
-    return grid if isinstance(grid, GridSpec) else default
-
-
 def _frustum_depth(grid: GridSpec) -> float:
     """Frustums a fortieth of the grid's diagonal deep: visible, not in the way."""
     return 0.025 * float(np.linalg.norm(grid.range_max - grid.range_min))
@@ -240,33 +236,32 @@ def _camera_overlays(views: list[CameraView], depth: float) -> list[SceneOverlay
     return overlays
 
 
-def _group_trajectory(
-    dataset: Dataset, sample: Sample, pose_key: str, group_key: str | None, to_view: np.ndarray
-) -> SceneOverlay | None:
-    """The centres of the posed samples sharing ``sample``'s group, in the view's frame.
+def _trajectory(
+    dataset: Dataset, sample: Sample, pose_key: str, group_key: str | None, view_from_world: np.ndarray | None = None
+) -> list[SceneOverlay]:
+    """The centres of the posed samples sharing ``sample``'s group (all samples when
+    ``group_key`` is ``None``) as a trajectory in the frame the 3D view shows.
 
-    ``to_view`` maps the world frame of the poses to the frame the 3D view shows.
+    ``view_from_world`` maps the poses' world frame to that frame; by default the inverse
+    of ``sample``'s own pose (the view shows the sample's ego / camera frame).
     """
+    pose = sample.meta.get(pose_key)
     group = sample.meta.get(group_key) if group_key else None
     members = [s for s in dataset.samples if pose_key in s.meta and (group_key is None or s.meta.get(group_key) == group)]
-    if len(members) < 2:
-        return None
+    if pose is None or len(members) < 2:
+        return []
+    if view_from_world is None:
+        view_from_world = invert_rigid(np.asarray(pose, float))
     members.sort(key=lambda s: s.meta.get("index", 0))
     centres = np.array([np.asarray(s.meta[pose_key], float)[:3, 3] for s in members])
-    local = centres @ to_view[:3, :3].T + to_view[:3, 3]
+    local = centres @ view_from_world[:3, :3].T + view_from_world[:3, 3]
     current = next((i for i, s in enumerate(members) if s.id == sample.id), None)
-    return SceneOverlay("Trajectory", "lines", trajectory_line(local, current), summary=f"{len(members)} frames")
+    return [SceneOverlay("Trajectory", "lines", trajectory_line(local, current), summary=f"{len(members)} frames")]
 
 
 def _occ3d_overlays(dataset: Dataset, sample: Sample, views: list[CameraView]) -> list[SceneOverlay]:
-    overlays: list[SceneOverlay] = []
-    overlays += _camera_overlays(views, _frustum_depth(_grid_of(dataset, GridSpec.occ3d())))
-    pose = sample.meta.get("T_global_from_ego")
-    if pose is not None:
-        traj = _group_trajectory(dataset, sample, "T_global_from_ego", "scene", invert_rigid(np.asarray(pose)))
-        if traj is not None:
-            overlays.append(traj)
-    return overlays
+    return (_camera_overlays(views, _frustum_depth(default_grid(dataset)))
+            + _trajectory(dataset, sample, "T_global_from_ego", "scene"))
 
 
 def _unscenes_overlays(
@@ -275,7 +270,7 @@ def _unscenes_overlays(
     from occstudio.io.unscenes import load_sample_arrays
 
     overlays: list[SceneOverlay] = []
-    grid = _grid_of(dataset, GridSpec.unscenes())
+    grid = default_grid(dataset)
     parts = load_sample_arrays(sample, ("cloud", "localmap", "occ"), errors)
     occ = parts.get("occ")
     for key, name in (("cloud", "LiDAR"), ("localmap", "Local map")):
@@ -288,18 +283,12 @@ def _unscenes_overlays(
         cloud = point_cloud(points[:, :3], intensity=points[:, 3] if points.shape[1] > 3 else None,
                             labels=labels, labelset=UNSCENES3D if labels is not None else None)
         overlays.append(SceneOverlay(name, "points", cloud, summary=f"{cloud.n_points:,} points"))
-    overlays += _camera_overlays(views, _frustum_depth(grid))
-    pose = sample.meta.get("pose")
-    if pose is not None:
-        traj = _group_trajectory(dataset, sample, "pose", "clip", invert_rigid(np.asarray(pose)))
-        if traj is not None:
-            overlays.append(traj)
-    return overlays
+    return overlays + _camera_overlays(views, _frustum_depth(grid)) + _trajectory(dataset, sample, "pose", "clip")
 
 
 def _occgen_overlays(dataset: Dataset, sample: Sample, views: list[CameraView]) -> list[SceneOverlay]:
     overlays: list[SceneOverlay] = []
-    grid = _grid_of(dataset, GridSpec.occgen())
+    grid = default_grid(dataset)
     view = views[0] if views else None
     if view is not None and view.camera is not None and view.depth_map is not None:
         depth = view.depth_map
@@ -317,9 +306,7 @@ def _occgen_overlays(dataset: Dataset, sample: Sample, views: list[CameraView]) 
         scale = float(scale) if isinstance(scale, (int, float)) and scale > 0 else 1.0
         # metres in the world -> metres in this frame's camera -> the grid's relative units
         to_view = np.diag([1 / scale, 1 / scale, 1 / scale, 1.0]) @ invert_rigid(np.asarray(pose, float))
-        traj = _group_trajectory(dataset, sample, "pose_cv", None, to_view)
-        if traj is not None:
-            overlays.append(traj)
+        overlays += _trajectory(dataset, sample, "pose_cv", None, to_view)
     return overlays
 
 
