@@ -180,14 +180,23 @@ def cast_pixel(camera: Camera, u: float, v: float, occupancy: SampleGrid, camera
     """
     grid = occupancy.grid
     origin, direction = pixel_ray(camera, u, v)
-    trav = traverse_rays(grid, origin, direction[None], occupancy.occupied, backend="numpy")
-    visited = np.argwhere(trav.visited)
+    # walk only the box of voxels the ray's segment inside the grid can touch: one click
+    # must not copy a whole 400³ grid
+    lo, hi = _segment_box(grid, origin, direction)
+    visited = np.zeros((0, 3), np.int64)
     hit = None
     label = None
-    distance = float(trav.hit_t[0])
-    if trav.first_hit[0] >= 0:
-        hit = tuple(int(i) for i in np.unravel_index(int(trav.first_hit[0]), grid.shape))
-        visited = visited[(visited != np.asarray(hit)).any(axis=1)]
+    distance = float("inf")
+    if lo is not None:
+        sub = GridSpec(shape=tuple(int(n) for n in hi - lo), voxel_size=grid.voxel_size,
+                       origin=tuple(np.asarray(grid.origin) + lo * np.asarray(grid.voxel_size)))
+        box = occupancy.occupied[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        trav = traverse_rays(sub, origin, direction[None], box, backend="numpy")
+        visited = np.argwhere(trav.visited) + lo
+        distance = float(trav.hit_t[0])
+        if trav.first_hit[0] >= 0:
+            hit = tuple(int(i) + int(o) for i, o in zip(np.unravel_index(int(trav.first_hit[0]), sub.shape), lo))
+            visited = visited[(visited != np.asarray(hit)).any(axis=1)]
     centres = grid.index_to_center(visited)
     order = np.argsort((centres - origin) @ direction, kind="stable")
     path = visited[order]
@@ -203,6 +212,29 @@ def cast_pixel(camera: Camera, u: float, v: float, occupancy: SampleGrid, camera
     cast.meshes = ray_meshes(cast, grid)
     cast.description = describe_cast(cast, occupancy.labelset)
     return cast
+
+
+def _segment_box(grid: GridSpec, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Index bounds ``[lo, hi)`` of the voxels the ray (from ``origin``, ``t >= 0``) can
+    cross inside ``grid``, padded by one voxel; ``(None, _)`` when it misses the grid."""
+    lo_w, hi_w = np.asarray(grid.range_min, float), np.asarray(grid.range_max, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = (lo_w - origin) / direction
+        t2 = (hi_w - origin) / direction
+    inside = (origin >= lo_w) & (origin <= hi_w)
+    t_near = np.where(direction == 0, np.where(inside, -np.inf, np.inf), np.minimum(t1, t2))
+    t_far = np.where(direction == 0, np.where(inside, np.inf, -np.inf), np.maximum(t1, t2))
+    t0, t_end = max(float(t_near.max()), 0.0), float(t_far.min())
+    if not t0 <= t_end:
+        return None, np.zeros(3, np.int64)
+    ends = np.stack([origin + direction * t0, origin + direction * t_end])
+    ijk = grid.point_to_index(ends)
+    shape = np.asarray(grid.shape)
+    lo = np.clip(ijk.min(axis=0) - 1, 0, shape)
+    hi = np.clip(ijk.max(axis=0) + 2, 0, shape)
+    if (hi <= lo).any():
+        return None, hi
+    return lo, hi
 
 
 def _boxes(indices: np.ndarray, grid: GridSpec) -> pv.PolyData:

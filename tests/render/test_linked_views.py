@@ -102,3 +102,23 @@ def test_occgen_grid_from_the_sequence(shared_data):
     assert len(diffs) > 20
     # rays stop at the surface the depth camera saw (a few stray voxels stop some early)
     assert np.median(diffs) < 0.1 and np.mean(np.array(diffs) < 0.2) > 0.75, np.percentile(diffs, [50, 75, 90])
+
+
+@pytest.mark.parametrize("uv", [(10.3, 40.2), (320.1, 180.4), (600.7, 300.1), (200.4, 250.6)])
+def test_cropped_walk_matches_the_whole_grid(tmp_path, uv):
+    from occstudio.core.compute.occupancy import traverse_rays
+
+    fixture = make_unscenes_dataset(tmp_path / "u", n_frames=1, sweeps=0, n_points=3000, image_size=(640, 360))
+    dataset = open_unscenes(fixture.root)
+    sample = dataset.samples[0]
+    camera = load_camera_views(dataset, sample)[0].camera
+    grid = sample_grid(dataset, sample)
+    cast = cast_pixel(camera, *uv, grid, "camera")
+    origin, direction = pixel_ray(camera, *uv)
+    whole = traverse_rays(grid.grid, origin, direction[None], grid.occupied, backend="numpy")
+    assert {tuple(v) for v in np.argwhere(whole.visited)} == {tuple(int(i) for i in v) for v in cast.path}
+    if whole.first_hit[0] >= 0:
+        assert np.ravel_multi_index(cast.hit, grid.grid.shape) == whole.first_hit[0]
+        assert cast.hit_distance == pytest.approx(whole.hit_t[0])
+    else:
+        assert cast.hit is None
