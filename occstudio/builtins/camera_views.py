@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from occstudio.builtins.occupancy_view import occgen_sequence
 from occstudio.core.compute.projection import project_points, voxel_centres
 from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.errors import OccStudioError
@@ -37,7 +38,7 @@ from occstudio.core.labels import OCC3D, UNSCENES3D
 from occstudio.core.sample import Sample
 from occstudio.io.calib import calib_camera
 from occstudio.io.images import read_image
-from occstudio.io.occgen import read_depth_png, read_occ_sequence
+from occstudio.io.occgen import read_depth_png
 
 #: nuScenes camera order: the 2×3 grid reads front row left to right, then the back row.
 NUSCENES_ORDER = (
@@ -186,16 +187,12 @@ def _occgen_views(
     # The grid frame is the camera frame at relative scale: world -> camera is a scaling.
     view.camera = Camera(K=np.asarray(K, float), T_cam_from_world=np.diag([scale, scale, scale, 1.0]),
                          width=w, height=h)
-    path = dataset.meta.get("paths", {}).get("occ_sequence")
-    if path is None:
-        return [view]
     try:
-        if cache is not None:
-            seq = cache.get_or_load(("occ_sequence", str(path)), lambda: read_occ_sequence(path)[0])
-        else:
-            seq = read_occ_sequence(path)[0]
+        seq = occgen_sequence(dataset, cache)
     except OccStudioError as exc:
         _add_error(view, str(exc))
+        return [view]
+    if seq is None:
         return [view]
     frame = int(sample.meta.get("index", dataset.index_of(sample.id)))
     if frame >= seq.n_frames:

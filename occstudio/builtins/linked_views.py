@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyvista as pv
 
+from occstudio.builtins.occupancy_view import occgen_sequence
 from occstudio.core.compute.occupancy import traverse_rays
 from occstudio.core.dataset import Dataset, SampleCache
 from occstudio.core.geometry import Camera, GridSpec
@@ -134,12 +135,8 @@ def sample_grid(dataset: Dataset, sample: Sample, cache: SampleCache | None = No
             occupied = ~np.isin(occ, (*UNSCENES3D.free_ids, *UNSCENES3D.ignore_ids, 255))
             result = SampleGrid(np.asarray(occ, np.uint8), occupied, default_grid(dataset), UNSCENES3D)
     elif dataset.format == "occgen":
-        from occstudio.io.occgen import read_occ_sequence
-
-        path = dataset.meta.get("paths", {}).get("occ_sequence")
-        if path is not None:
-            load = lambda: read_occ_sequence(path)[0]  # noqa: E731
-            seq = cache.get_or_load(("occ_sequence", str(path)), load) if cache is not None else load()
+        seq = occgen_sequence(dataset, cache)
+        if seq is not None:
             frame = int(sample.meta.get("index", dataset.index_of(sample.id)))
             if frame < seq.n_frames:
                 grid = default_grid(dataset)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyvista as pv
 
 from occstudio.core.compute.occupancy_errors import error_categories
 from occstudio.core.dataset import Dataset, SampleCache
@@ -141,19 +140,21 @@ def load_unscenes_view(sample: Sample, progress: Progress | None = None) -> dict
     return content
 
 
-def _occgen_sequence(dataset: Dataset, cache: SampleCache) -> Any:
+def occgen_sequence(dataset: Dataset, cache: SampleCache | None = None) -> Any:
+    """An OccGen trajectory's ``occ_sequence.npz`` (``None`` without one), read once per
+    cache under ``("occ_sequence", path)``.
+
+    Raises
+    ------
+    OccStudioError
+        The file cannot be read.
+    """
     path = dataset.meta.get("paths", {}).get("occ_sequence")
     if path is None:
         return None
+    if cache is None:
+        return read_occ_sequence(path)[0]
     return cache.get_or_load(("occ_sequence", str(path)), lambda: read_occ_sequence(path)[0])
-
-
-def trajectory_polyline(dataset: Dataset) -> pv.PolyData | None:
-    """The camera centres of a sequence's frames as one polyline (``None`` if < 2)."""
-    centres = [np.asarray(s.meta["pose_cv"])[:3, 3] for s in dataset.samples if "pose_cv" in s.meta]
-    if len(centres) < 2:
-        return None
-    return pv.lines_from_points(np.asarray(centres, dtype=np.float32))
 
 
 def load_occgen_view(
@@ -170,7 +171,7 @@ def load_occgen_view(
         content["obs_object_image"] = colorize_depth(read_depth_png(p))
     content["titles"] = {"image": "RGB frame", "object": "Depth (near = red)"}
     progress.advance(message="building voxels")
-    seq = _occgen_sequence(dataset, cache)
+    seq = occgen_sequence(dataset, cache)
     frame = int(sample.meta.get("index", dataset.index_of(sample.id)))
     if seq is not None and frame < seq.n_frames:
         grid: GridSpec = dataset.meta.get("grid") or GridSpec.occgen()
@@ -210,5 +211,5 @@ def labelset_named(name: str | None):  # -> LabelSet | None
     return LABEL_SETS.get(name) if name else None
 
 
-__all__ = ["OCCUPANCY_FORMATS", "VISIBILITY_FILTERS", "load_occupancy_content", "trajectory_polyline",
+__all__ = ["OCCUPANCY_FORMATS", "VISIBILITY_FILTERS", "load_occupancy_content", "occgen_sequence",
            "labelset_named"]
