@@ -60,3 +60,59 @@ def make_extremeocc_dataset(root: Path, n: int = 3, size: int = 48, predictions:
         })
     (root / "manifest.json").write_text(json.dumps(entries, indent=2) + "\n")
     return root
+
+
+def make_occ3d_scene(root: Path, n_frames: int = 4, predictions: bool = True) -> Path:
+    """An annotated Occ3D-nuScenes scene of ``n_frames`` frames (``gts/scene-0001/<token>/``).
+
+    Each frame has a driveable surface (class 11), a car (class 4) ahead of the ego and a
+    traffic cone (class 8) that the moving ego passes; the ego drives 2 m along +x per frame
+    (``ego_pose`` in ``annotations.json``); ``CAM_FRONT`` has an image. With
+    ``predictions``, ``predictions/<token>.npz`` (key ``arr_0``) hold the GT with the car
+    shifted one voxel and the cone called a pedestrian (7): every error kind occurs.
+    """
+    import json
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "imgs").mkdir(parents=True, exist_ok=True)
+    if predictions:
+        (root / "predictions").mkdir(exist_ok=True)
+    K = [[126.6, 0.0, 80.0], [0.0, 126.6, 45.0], [0.0, 0.0, 1.0]]
+    infos = {}
+    tokens = [f"{i:032x}" for i in range(1, n_frames + 1)]
+    for i, token in enumerate(tokens):
+        sem = np.full((200, 200, 16), 17, np.uint8)
+        sem[:, 80:120, 0:2] = 11  # road
+        sem[125 + 2 * i:130 + 2 * i, 95:105, 2:6] = 4  # car, moving ahead with the ego
+        cone_x = 140 - 5 * i  # a static cone: 2 m per frame = 5 voxels closer
+        if 0 <= cone_x < 198:
+            sem[cone_x:cone_x + 2, 122:124, 2:10] = 8
+        mask = np.ones_like(sem)
+        folder = root / "gts" / "scene-0001" / token
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(folder / "labels.npz", semantics=sem, mask_lidar=mask, mask_camera=mask)
+        if predictions:
+            pred = sem.copy()
+            pred[sem == 4] = 17
+            pred[np.roll(sem == 4, 1, axis=0)] = 4
+            pred[sem == 8] = 7
+            np.savez_compressed(root / "predictions" / f"{token}.npz", arr_0=pred)
+        img = np.zeros((90, 160, 3), np.uint8)
+        img[:, :, 0] = np.linspace(60, 200, 160, dtype=np.uint8)[None, :]
+        img[:, :, 1] = np.linspace(80, 160, 90, dtype=np.uint8)[:, None]
+        img[:, :, 2] = 30 + 40 * i
+        Image.fromarray(img).save(root / "imgs" / f"front_{i}.jpg")
+        cameras = {"CAM_FRONT": {"img_path": f"imgs/front_{i}.jpg", "intrinsic": K,
+                                 "extrinsic": {"translation": [1.7, 0.0, 1.5], "rotation": [0.5, -0.5, 0.5, -0.5]}}}
+        infos[token] = {
+            "camera_sensor": cameras,
+            "prev": tokens[i - 1] if i else "", "next": tokens[i + 1] if i + 1 < n_frames else "",
+            "timestamp": 1_000_000 * i,
+            "ego_pose": {"translation": [100.0 + 2.0 * i, 50.0, 0.0], "rotation": [1.0, 0.0, 0.0, 0.0]},
+            "gt_path": f"gts/scene-0001/{token}/labels.npz",
+        }
+    doc = {"train_split": [], "val_split": ["scene-0001"], "scene_infos": {"scene-0001": infos}}
+    (root / "annotations.json").write_text(json.dumps(doc))
+    return root

@@ -59,3 +59,9 @@ def register(registry: Registry) -> None:
         open="occstudio.io.amodal:open_amodal3r",
         patterns=("*.png",),
     )
+    registry.add_video_source(
+        id="occupancy",
+        name="Occupancy videos (voxels, errors, world, camera image)",
+        formats=("occ3d", "occgen", "unscenes3d"),
+        func="occstudio.builtins.occupancy_video:occupancy_clips",
+    )

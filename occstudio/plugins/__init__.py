@@ -2,7 +2,7 @@
 
 A plugin is a distribution that declares an entry point in the group ``occstudio.plugins``
 pointing at a ``register(registry)`` function. ``register`` adds specs to the
-:class:`Registry`: loaders, computations, exporters and GUI docks. occstudio's own
+:class:`Registry`: loaders, computations, exporters, video sources and GUI docks. occstudio's own
 formats register the same way (``occstudio.builtins:register``).
 
 Heavy modules load lazily: every callable in a spec may be given as an import string
@@ -19,6 +19,7 @@ from occstudio.plugins.registry import (
     PluginInfo,
     Registry,
     RegistryError,
+    VideoSourceSpec,
     get_registry,
     reset_registry,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "PluginInfo",
     "Registry",
     "RegistryError",
+    "VideoSourceSpec",
     "get_registry",
     "reset_registry",
 ]

@@ -157,6 +157,23 @@ class ExporterSpec:
 
 
 @dataclass
+class VideoSourceSpec:
+    """What comparison videos show for datasets of some formats.
+
+    ``func(dataset, samples, layout, *, predictions, frames, playback, metrics)`` returns
+    the video's clips (:class:`occstudio.render.clips.Clip`): with ``playback`` one clip
+    playing ``samples`` one per frame, else one turntable clip of ``frames`` frames per
+    sample. Formats without a source are shown as meshes (GT and prediction files).
+    """
+
+    id: str
+    name: str
+    formats: tuple[str, ...]
+    func: Callable[..., Any] | str
+    plugin: str = ""
+
+
+@dataclass
 class DockSpec:
     """A GUI dock widget: ``factory(window) -> QWidget`` (import string keeps Qt lazy)."""
 
@@ -183,6 +200,7 @@ _KINDS = {
     ComputationSpec: "computations",
     ExporterSpec: "exporters",
     DockSpec: "docks",
+    VideoSourceSpec: "video_sources",
 }
 
 
@@ -196,10 +214,11 @@ class Registry:
         self.computations: dict[str, ComputationSpec] = {}
         self.exporters: dict[str, ExporterSpec] = {}
         self.docks: dict[str, DockSpec] = {}
+        self.video_sources: dict[str, VideoSourceSpec] = {}
         self.plugins: list[PluginInfo] = []
         self._current_plugin = ""
 
-    def add(self, spec: LoaderSpec | ComputationSpec | ExporterSpec | DockSpec) -> None:
+    def add(self, spec: LoaderSpec | ComputationSpec | ExporterSpec | DockSpec | VideoSourceSpec) -> None:
         """Register ``spec``; raises :class:`RegistryError` when its id is taken."""
         kind = _KINDS.get(type(spec))
         if kind is None:
@@ -237,6 +256,12 @@ class Registry:
     def add_dock(self, **kw: Any) -> DockSpec:
         """Register a :class:`DockSpec` built from keyword arguments."""
         spec = DockSpec(**kw)
+        self.add(spec)
+        return spec
+
+    def add_video_source(self, **kw: Any) -> VideoSourceSpec:
+        """Register a :class:`VideoSourceSpec` built from keyword arguments."""
+        spec = VideoSourceSpec(**kw)
         self.add(spec)
         return spec
 

@@ -1,4 +1,5 @@
-"""Camera paths for video export: orbit (turntable), fixed, and interpolated keyframes.
+"""Camera paths for video export: orbit (turntable), fixed, interpolated keyframes, and a
+chase camera that follows a sensor's trajectory.
 
 A path is a list of :class:`CameraPose` (position, focal point, view-up), one per frame,
 computed with numpy only; the renderer copies each pose onto its (shared) VTK camera.
@@ -10,7 +11,9 @@ are spread evenly over the frames; positions and focal points are interpolated
 linearly, view-up vectors linearly and then normalised.
 
 A camera specification string (the CLI's ``--camera``) is one of ``orbit``, ``fixed``,
-``fixed:FILE`` (the first pose of a keyframe file) or ``keyframes:FILE``.
+``fixed:FILE`` (the first pose of a keyframe file), ``keyframes:FILE`` or ``trajectory``
+(for sequences: per frame, :func:`follow_pose` places the camera behind and above the
+frame's sensor, looking where the sensor looks).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class CameraPose:
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """A parsed ``--camera`` value: ``kind`` is ``orbit``, ``fixed`` or ``keyframes``."""
+    """A parsed ``--camera`` value: ``kind`` is ``orbit``, ``fixed``, ``keyframes`` or ``trajectory``."""
 
     kind: str
     path: Path | None = None
@@ -74,7 +77,7 @@ def up_vector(up: str | Sequence[float]) -> np.ndarray:
 
 
 def parse_camera_spec(spec: str) -> CameraSpec:
-    """Parse ``orbit``, ``fixed``, ``fixed:FILE`` or ``keyframes:FILE``.
+    """Parse ``orbit``, ``fixed``, ``fixed:FILE``, ``keyframes:FILE`` or ``trajectory``.
 
     Raises
     ------
@@ -84,15 +87,15 @@ def parse_camera_spec(spec: str) -> CameraSpec:
     text = str(spec).strip()
     kind, _, rest = text.partition(":")
     kind = kind.strip().lower()
-    if kind == "orbit" and not rest:
-        return CameraSpec("orbit")
+    if kind in ("orbit", "trajectory") and not rest:
+        return CameraSpec(kind)
     if kind == "fixed":
         return CameraSpec("fixed", Path(rest).expanduser() if rest else None)
     if kind == "keyframes":
         if not rest:
             raise DataError(None, "camera 'keyframes' needs a file: keyframes:PATH.json")
         return CameraSpec("keyframes", Path(rest).expanduser())
-    raise DataError(None, f"unknown camera {spec!r} (expected orbit, fixed, fixed:FILE or keyframes:FILE)")
+    raise DataError(None, f"unknown camera {spec!r} (expected orbit, fixed, fixed:FILE, keyframes:FILE or trajectory)")
 
 
 def fit_distance(radius: float, view_angle: float = DEFAULT_VIEW_ANGLE, aspect: float = 1.0) -> float:
@@ -209,6 +212,43 @@ def orbit_path(
     up_t = tuple(float(v) for v in u)
     focal = tuple(float(v) for v in c)
     return [CameraPose(tuple(float(v) for v in p), focal, up_t) for p in positions]
+
+
+def follow_pose(
+    sensor_from_local: np.ndarray,
+    size: float,
+    forward: Sequence[float] = (0.0, 0.0, 1.0),
+    up: Sequence[float] = (0.0, -1.0, 0.0),
+    back: float = 0.35,
+    height: float = 0.18,
+    ahead: float = 0.2,
+) -> CameraPose:
+    """A chase camera behind and above a sensor, looking where it looks.
+
+    Parameters
+    ----------
+    sensor_from_local
+        4×4 pose of the sensor (camera or ego) in the scene's frame: its rotation maps
+        the sensor's axes into the scene, its translation is the sensor's position.
+    size
+        The scene's size (e.g. the diagonal of what is shown); the offsets scale with it.
+    forward, up
+        The sensor's forward and up axes in its own frame: OpenCV cameras look along
+        ``+z`` with ``-y`` up (the defaults); an ego frame looks along ``+x`` with ``+z`` up.
+    back, height, ahead
+        Camera position behind and above the sensor, and the focal point ahead of it, as
+        fractions of ``size``.
+    """
+    T = np.asarray(sensor_from_local, dtype=float).reshape(4, 4)
+    R, t = T[:3, :3], T[:3, 3]
+    f = R @ np.asarray(forward, dtype=float)
+    u = R @ np.asarray(up, dtype=float)
+    f /= max(float(np.linalg.norm(f)), 1e-12)
+    u /= max(float(np.linalg.norm(u)), 1e-12)
+    s = max(float(size), 1e-6)
+    position = t - f * back * s + u * height * s
+    focal = t + f * ahead * s
+    return CameraPose(tuple(position.tolist()), tuple(focal.tolist()), tuple(u.tolist()))
 
 
 def fixed_path(pose: CameraPose, frames: int) -> list[CameraPose]:
@@ -339,7 +379,8 @@ def camera_path(
     spec
         ``"orbit"``, ``"fixed"``, ``"fixed:FILE"``, ``"keyframes:FILE"`` (or a parsed
         :class:`CameraSpec`), a single :class:`CameraPose` (fixed) or a list of poses
-        (keyframes).
+        (keyframes). ``"trajectory"`` gives the plain fixed path here: the video exporter
+        replaces it frame by frame with :func:`follow_pose` where the scene has a sensor pose.
     bounds
         ``(x0, x1, y0, y1, z0, z1)`` of everything shown; orbit and plain fixed cameras
         look at its centre from the distance that fits its bounding sphere.

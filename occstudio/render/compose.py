@@ -195,6 +195,38 @@ def draw_lines(
         y += step
 
 
+def draw_legend(
+    canvas: np.ndarray,
+    rect: Rect,
+    entries: Sequence[tuple[str, RGB | None]],
+    size: int,
+    color: RGB = TITLE_FG,
+    max_rows: int = 8,
+) -> None:
+    """Draw a small legend (a colour swatch and a name per entry) in the bottom-left corner
+    of ``rect``, over a translucent backing, in place; an entry without a colour is a
+    heading; at most ``max_rows`` entries (the rest are summarised as "+N more")."""
+    if not entries or rect.w < 40 or rect.h < 30:
+        return
+    shown = list(entries[:max_rows])
+    if len(entries) > max_rows:
+        shown.append((f"+{len(entries) - max_rows} more", None))
+    row_h = max(10, int(size * 1.35))
+    width = min(rect.w - 8, max(text_width(name, size) for name, _ in shown) + row_h + 14)
+    height = min(rect.h - 8, row_h * len(shown) + 6)
+    x0, y0 = rect.x + 4, rect.y + rect.h - height - 4
+    region = canvas[y0:y0 + height, x0:x0 + width]
+    region[:] = (region.astype(np.uint16) * 2 // 5 + np.array(PANEL_BG, np.uint16) * 3 // 5).astype(np.uint8)
+    for k, (name, swatch) in enumerate(shown):
+        y = y0 + 3 + k * row_h
+        if y + row_h > y0 + height:
+            break
+        if swatch is not None:
+            pad = max(2, row_h // 5)
+            canvas[y + pad:y + row_h - pad, x0 + 4:x0 + 4 + row_h - 2 * pad] = swatch
+        draw_text(canvas, Rect(x0 + row_h + 2, y, width - row_h - 4, row_h), name, size, color, align="left", padding=2)
+
+
 def grid_geometry(
     size: Sequence[int],
     row_counts: Sequence[int],

@@ -5,9 +5,14 @@ Panel kinds
 =========  ===================================================================
 kind       content
 =========  ===================================================================
-image      the sample's (occluded scene) image with its mask overlaid
-gt         the ground-truth mesh or point cloud, vertex colours (3-D)
-pred       the prediction mesh matched from the predictions folder (3-D)
+image      the sample's image: the (occluded scene) image with its mask overlaid, or
+           for occupancy data the camera image with the voxels projected into it
+gt         the ground truth: mesh or point cloud (vertex colours), or voxels (3-D)
+pred       the prediction: the matched mesh, or predicted voxels (3-D)
+error      the prediction's error: mesh vertices coloured by their distance to the GT,
+           or voxels coloured by error kind (correct, wrong class, false positive,
+           false negative) (3-D)
+world      the world: fused cloud, occupancy and sensor trajectory (3-D, sequences)
 priors     the sample's prior images, tiled
 metrics    ``name: value`` lines; per-frame series get a sparkline with a marker
 text       sample id, category text, file names
@@ -16,11 +21,12 @@ text       sample id, category text, file names
 A layout is a preset name or a custom string: panels separated by ``,``, rows by ``;``,
 each panel optionally titled ``kind=Title`` (``"image,gt=Ground truth;metrics"``).
 
-Presets: ``gt-pred`` ("GT | Prediction") and ``image-pred-gt`` ("Image | Prediction | GT").
-The OccGen-style ``input-world-occupancy`` preset is reserved but not implemented yet.
+Presets: ``gt-pred`` ("GT | Prediction"), ``image-pred-gt`` ("Image | Prediction | GT"),
+``gt-pred-error`` ("GT | Prediction | Error") and ``input-world-occupancy`` (OccGen's
+"Input | World | Occupancy").
 
-2-D panels are drawn once per sample (except a metrics panel with per-frame series) with
-numpy/Pillow; 3-D panels are drawn by the video renderer from :attr:`SampleContent.meshes`.
+2-D panels are drawn once per content (except a metrics panel with per-frame series) with
+numpy/Pillow; 3-D panels are drawn by the video renderer from :meth:`SampleContent.scene`.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from occstudio.core.errors import DataError, OccStudioError
 from occstudio.core.sample import Sample
 from occstudio.io.geometry import load_geometry
 from occstudio.io.images import mask_from_alpha, read_image, read_mask
+from occstudio.render.clips import Scene3D, SceneItem
 from occstudio.render.compose import (
     PANEL_BG,
     RGB,
@@ -56,20 +63,35 @@ PANEL_TITLES: dict[str, str] = {
     "image": "Image",
     "gt": "GT",
     "pred": "Prediction",
+    "error": "Error",
+    "world": "World",
     "priors": "Priors",
     "metrics": "Metrics",
     "text": "Sample",
 }
 #: Kinds drawn by the 3-D renderer.
-MESH_KINDS = frozenset({"gt", "pred"})
+MESH_KINDS = frozenset({"gt", "pred", "error", "world"})
 #: Layout presets: name -> custom layout string.
 PRESETS: dict[str, str] = {
     "gt-pred": "gt,pred",
     "image-pred-gt": "image,pred,gt",
+    "gt-pred-error": "gt,pred,error",
+    "input-world-occupancy": "image=Input,world=World,gt=Occupancy",
 }
-#: Preset names that are known but not implemented yet, with the reason.
-UNAVAILABLE_PRESETS: dict[str, str] = {
-    "input-world-occupancy": "the OccGen-style preset (input | world cloud + occupancy | occupancy) is not implemented yet",
+#: Display names of the presets.
+PRESET_NAMES: dict[str, str] = {
+    "gt-pred": "GT | Prediction",
+    "image-pred-gt": "Image | Prediction | GT",
+    "gt-pred-error": "GT | Prediction | Error",
+    "input-world-occupancy": "Input | World | Occupancy",
+}
+
+#: Placeholder texts of empty 3-D panels.
+MISSING_3D: dict[str, str] = {
+    "gt": "no GT",
+    "pred": "no prediction",
+    "error": "no error view (needs GT and prediction)",
+    "world": "no world view for this sample",
 }
 
 MetricValue = float | int | str | Sequence[float]
@@ -111,13 +133,11 @@ def parse_layout(layout: str | Layout) -> Layout:
     Raises
     ------
     DataError
-        Unknown preset or panel kind, an empty row, or a preset not implemented yet.
+        Unknown preset or panel kind, or an empty row.
     """
     if isinstance(layout, Layout):
         return layout
     text = str(layout).strip()
-    if text in UNAVAILABLE_PRESETS:
-        raise DataError(None, f"layout {text!r}: {UNAVAILABLE_PRESETS[text]}")
     spec = PRESETS.get(text, text)
     rows = []
     for row_text in spec.split(";"):
@@ -149,6 +169,9 @@ class SampleContent:
         The sample.
     meshes
         ``"gt"`` / ``"pred"`` -> pyvista dataset, or ``None`` when absent.
+    scenes
+        3-D panel kind -> :class:`~occstudio.render.clips.Scene3D`; a kind absent here
+        shows its mesh from :attr:`meshes` (see :meth:`scene`).
     image
         The image with the mask overlaid (RGB), or ``None``.
     priors
@@ -159,32 +182,27 @@ class SampleContent:
         The matched prediction file, if any.
     warnings
         Problems that turned into placeholders (missing or unreadable files).
+    footer
+        Right-hand footer text (``None``: "frame i / n").
     """
 
     sample: Sample
     meshes: dict[str, pv.DataSet | None] = field(default_factory=dict)
+    scenes: dict[str, Scene3D | None] = field(default_factory=dict)
     image: np.ndarray | None = None
     priors: list[np.ndarray] = field(default_factory=list)
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     prediction_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    footer: str | None = None
 
-    def bounds(self) -> tuple[float, float, float, float, float, float] | None:
-        """Union of the meshes' bounds ``(x0, x1, y0, y1, z0, z1)``, or ``None`` without meshes."""
-        boxes = [np.asarray(m.bounds, float).reshape(3, 2) for m in self.meshes.values() if m is not None and m.n_points]
-        if not boxes:
-            return None
-        lo = np.min([b[:, 0] for b in boxes], axis=0)
-        hi = np.max([b[:, 1] for b in boxes], axis=0)
-        return tuple(float(v) for pair in zip(lo, hi) for v in pair)  # type: ignore[return-value]
-
-    def fit_points(self, limit: int = 8192) -> np.ndarray | None:
-        """Up to ``limit`` vertices of the meshes (evenly strided), for framing the camera."""
-        arrays = [np.asarray(m.points, float) for m in self.meshes.values() if m is not None and m.n_points]
-        if not arrays:
-            return None
-        per = max(1, limit // len(arrays))
-        return np.concatenate([a[:: max(1, len(a) // per)] for a in arrays])
+    def scene(self, kind: str) -> Scene3D | None:
+        """What the 3-D panel ``kind`` draws: its scene, or its mesh as a one-item scene in
+        the shared ``"object"`` frame; ``None`` when there is nothing to draw."""
+        scene = self.scenes.get(kind)
+        if scene is None and self.meshes.get(kind) is not None:
+            scene = self.scenes[kind] = Scene3D([SceneItem(self.meshes[kind])])
+        return None if scene is None or scene.empty else scene
 
 
 def _load_mesh(path: Path | None, what: str, warnings: list[str]) -> pv.DataSet | None:
@@ -222,6 +240,40 @@ def _load_image(sample: Sample, warnings: list[str]) -> np.ndarray | None:
     return overlay_mask(rgb, mask, outline=outline)
 
 
+#: Colour ramp of the mesh error view: (fraction of the clip value, RGB).
+ERROR_RAMP: tuple[tuple[float, RGB], ...] = ((0.0, (49, 54, 149)), (0.35, (116, 173, 209)), (0.6, (254, 224, 144)),
+                                              (0.8, (244, 109, 67)), (1.0, (165, 0, 38)))
+
+
+def error_ramp(values: np.ndarray, top: float) -> np.ndarray:
+    """uint8 RGB of ``values`` on :data:`ERROR_RAMP` from 0 to ``top`` (clipped)."""
+    stops = np.array([f for f, _ in ERROR_RAMP])
+    colors = np.array([c for _, c in ERROR_RAMP], float)
+    t = np.clip(np.asarray(values, float) / max(float(top), 1e-12), 0.0, 1.0)
+    return np.stack([np.rint(np.interp(t, stops, colors[:, c])) for c in range(3)], axis=-1).astype(np.uint8)
+
+
+def mesh_error_scene(gt: pv.DataSet, pred: pv.DataSet) -> Scene3D:
+    """The prediction coloured by each vertex's distance to the GT (its surface when the GT
+    has faces, else its nearest point); the colour ramp tops out at the 95th percentile."""
+    points = np.asarray(pred.points, float)
+    if isinstance(gt, pv.PolyData) and gt.GetNumberOfPolys() > 0:
+        probe = pv.PolyData(points)
+        dist = np.abs(np.asarray(probe.compute_implicit_distance(gt.triangulate())["implicit_distance"]))
+    else:
+        from occstudio.core.compute.nearest import nearest_distances
+
+        dist = nearest_distances(points, np.asarray(gt.points, float), device="cpu")
+    top = float(np.percentile(dist, 95)) if len(dist) else 1.0
+    top = top if top > 0 else 1.0
+    colored = pred.copy(deep=False)
+    colored.point_data["rgb"] = error_ramp(dist, top)
+    stops = (0.0, 0.5, 1.0)
+    legend = [(f"{f * top:.3g}{'+' if f == 1.0 else ''}", tuple(int(v) for v in error_ramp(np.array([f * top]), top)[0]))
+              for f in stops]
+    return Scene3D([SceneItem(colored)], legend=[("distance to GT", None), *legend])
+
+
 def load_sample_content(
     sample: Sample,
     layout: Layout,
@@ -244,6 +296,15 @@ def load_sample_content(
         content.meshes["pred"] = _load_mesh(prediction_path, "prediction", warn)
         if prediction_path is None:
             warn.append("no prediction for this sample")
+    if layout.needs("error"):
+        gt_mesh = content.meshes.get("gt")
+        if gt_mesh is None and (gt_path := sample.path("gt_mesh") or sample.path("gt_pointcloud")) is not None:
+            gt_mesh = _load_mesh(gt_path, "GT", warn)
+        pred_mesh = content.meshes.get("pred")
+        if pred_mesh is None and prediction_path is not None and not layout.needs("pred"):
+            pred_mesh = _load_mesh(prediction_path, "prediction", warn)
+        if gt_mesh is not None and pred_mesh is not None and gt_mesh.n_points and pred_mesh.n_points:
+            content.scenes["error"] = mesh_error_scene(gt_mesh, pred_mesh)
     if layout.needs("image"):
         content.image = _load_image(sample, warn)
     if layout.needs("priors"):
@@ -276,6 +337,8 @@ def _format_value(value: MetricValue) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     v = float(value)
+    if v.is_integer() and abs(v) >= 1e4:
+        return f"{int(v):,}"
     return f"{v:.4g}"
 
 
@@ -314,7 +377,7 @@ def draw_panel(
             return placeholder(width, height, "no priors", background)
         return image_grid(content.priors, width, height, background)
     if spec.kind in MESH_KINDS:
-        return placeholder(width, height, f"no {PANEL_TITLES[spec.kind].lower()}", background)
+        return placeholder(width, height, MISSING_3D.get(spec.kind, "nothing to show"), background)
     out = np.empty((height, width, 3), np.uint8)
     out[:] = background
     if spec.kind == "text":
@@ -343,9 +406,12 @@ def draw_panel(
 
 
 def mesh_add_kwargs(mesh: pv.DataSet, panel_height: int) -> dict:
-    """``add_mesh`` keyword arguments: vertex colours when present, points for point clouds."""
+    """``add_mesh`` keyword arguments: class colours of voxel faces (``rgba`` cells) or vertex
+    colours when present, points for point clouds."""
     kwargs: dict = {"smooth_shading": False, "reset_camera": False, "render": False}
-    if "rgb" in mesh.point_data:
+    if "rgba" in mesh.cell_data:
+        kwargs.update(scalars="rgba", rgb=True, preference="cell")
+    elif "rgb" in mesh.point_data:
         kwargs.update(scalars="rgb", rgb=True)
     else:
         kwargs.update(color="#9fb3c8")

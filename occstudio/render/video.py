@@ -61,10 +61,12 @@ from occstudio.render.camera_paths import (
     CameraPose,
     CameraSpec,
     camera_path,
+    follow_pose,
     load_keyframes,
     parse_camera_spec,
     up_vector,
 )
+from occstudio.render.clips import Clip, Scene3D, union_bounds
 from occstudio.render.compose import (
     CANVAS_BG,
     MUTED_FG,
@@ -73,6 +75,7 @@ from occstudio.render.compose import (
     TITLE_FG,
     FrameGeometry,
     Rect,
+    draw_legend,
     draw_text,
     even_size,
     grid_geometry,
@@ -370,7 +373,11 @@ def open_frame_writer(out: str | Path, size: tuple[int, int], fps: float) -> Fra
 
 
 class MeshPanelRenderer:
-    """One off-screen plotter drawing every 3-D panel of a layout, with one shared camera.
+    """One off-screen plotter drawing every 3-D panel of a layout.
+
+    Panels whose scenes live in the same coordinate frame (:attr:`Scene3D.frame`) share
+    one camera, so GT, prediction and error are always seen from the same view; a panel
+    in another frame (OccGen's world next to its camera-frame occupancy) has its own.
 
     Parameters
     ----------
@@ -380,7 +387,7 @@ class MeshPanelRenderer:
     background
         Panel background colour.
     view_angle
-        Vertical view angle of the shared camera, degrees.
+        Vertical view angle of the cameras, degrees.
     """
 
     def __init__(self, sizes: Sequence[tuple[int, int]], background: RGB = PANEL_BG,
@@ -398,40 +405,59 @@ class MeshPanelRenderer:
             renderer.SetViewport(x / self.width, 0.0, (x + w) / self.width, h / self.height)
             renderer.set_background(background)
             x += w
-        self.plotter.link_views()
-        self.camera = self.plotter.renderers[0].GetActiveCamera()
-        self.camera.SetViewAngle(view_angle)
-        self._bounds: tuple[float, ...] | None = None
-        self._has_mesh = [False] * n
+        self.view_angle = view_angle
+        self._cameras: dict[str, Any] = {}
+        self._groups: list[str | None] = [None] * n
+        self._actors: list[list[str]] = [[] for _ in range(n)]
+        self._bounds: list[Any] = [None] * n
         from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
         self._pixels = vtkUnsignedCharArray()
 
-    def set_meshes(self, meshes: Sequence[Any]) -> None:
-        """Show ``meshes[i]`` (a pyvista dataset or ``None``) in panel ``i``, replacing the last ones."""
-        for i, mesh in enumerate(meshes):
-            renderer = self.plotter.renderers[i]
-            renderer.remove_actor("mesh", render=False)
-            self._has_mesh[i] = mesh is not None and mesh.n_points > 0
-            if self._has_mesh[i]:
-                self.plotter.subplot(0, i)
-                self.plotter.add_mesh(mesh, name="mesh", **mesh_add_kwargs(mesh, self.sizes[i][1]))
-        boxes = [np.asarray(m.bounds, float) for m in meshes if m is not None and m.n_points]
-        if boxes:
-            b = np.array(boxes)
-            self._bounds = (b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max(), b[:, 4].min(), b[:, 5].max())
-        else:
-            self._bounds = None
+    def set_scenes(self, scenes: Sequence[Scene3D | None]) -> None:
+        """Show ``scenes[i]`` in panel ``i`` (``None``: nothing), replacing the last ones."""
+        from vtkmodules.vtkRenderingCore import vtkCamera
 
-    def render(self, pose: CameraPose) -> list[np.ndarray]:
-        """Render all panels from ``pose``; one ``h×w×3`` array per panel (views into one readback)."""
-        cam = self.camera
-        cam.SetPosition(*pose.position)
-        cam.SetFocalPoint(*pose.focal_point)
-        cam.SetViewUp(*pose.view_up)
-        cam.OrthogonalizeViewUp()
-        if self._bounds is not None:
-            self.plotter.renderers[0].ResetCameraClippingRange(self._bounds)
+        for i, scene in enumerate(scenes):
+            renderer = self.plotter.renderers[i]
+            for name in self._actors[i]:
+                renderer.remove_actor(name, render=False)
+            self._actors[i] = []
+            self._groups[i] = None if scene is None or scene.empty else scene.frame
+            self._bounds[i] = None if scene is None else scene.item_bounds()
+            if self._groups[i] is None:
+                continue
+            self.plotter.subplot(0, i)
+            for k, item in enumerate(scene.items):
+                if item.mesh is None or item.mesh.n_points == 0:
+                    continue
+                style = item.style if item.style is not None else mesh_add_kwargs(item.mesh, self.sizes[i][1])
+                name = f"item{k}"
+                self.plotter.add_mesh(item.mesh, name=name, **{**style, "reset_camera": False, "render": False})
+                self._actors[i].append(name)
+            camera = self._cameras.get(scene.frame)
+            if camera is None:
+                camera = self._cameras[scene.frame] = vtkCamera()
+                camera.SetViewAngle(self.view_angle)
+            renderer.SetActiveCamera(camera)
+
+    def render(self, poses: Mapping[str, CameraPose]) -> list[np.ndarray]:
+        """Render all panels, each frame's camera at ``poses[frame]``; one ``h×w×3`` array
+        per panel (views into one readback)."""
+        for frame, pose in poses.items():
+            cam = self._cameras.get(frame)
+            if cam is None:
+                continue
+            cam.SetPosition(*pose.position)
+            cam.SetFocalPoint(*pose.focal_point)
+            cam.SetViewUp(*pose.view_up)
+            cam.OrthogonalizeViewUp()
+        # one clipping range per shared camera, from everything its panels show
+        for group in set(g for g in self._groups if g is not None):
+            members = [i for i, g in enumerate(self._groups) if g == group]
+            box = union_bounds([self._bounds[i] for i in members if self._bounds[i] is not None])
+            if box is not None:
+                self.plotter.renderers[members[0]].ResetCameraClippingRange(box)
         window = self.plotter.render_window
         window.Render()
         window.GetPixelData(0, 0, self.width - 1, self.height - 1, 0, self._pixels, 0)
@@ -445,8 +471,8 @@ class MeshPanelRenderer:
         return out
 
     def has_mesh(self, i: int) -> bool:
-        """Whether panel ``i`` currently shows a mesh."""
-        return self._has_mesh[i]
+        """Whether panel ``i`` currently shows something."""
+        return self._groups[i] is not None
 
     def close(self) -> None:
         """Release the render window."""
@@ -477,7 +503,7 @@ def _select_samples(dataset: Any, dataset_path: Path, sample_ids: Sequence[str] 
 
 def _prediction_files(layout: Layout, dataset: Any, dataset_path: Path, predictions: str | Path | None,
                       samples: list[Sample]) -> dict[str, Path]:
-    if not layout.needs("pred"):
+    if not (layout.needs("pred") or layout.needs("error")):
         return {}
     if predictions is None:
         root = Path(dataset.root) / "predictions"
@@ -491,8 +517,87 @@ def _prediction_files(layout: Layout, dataset: Any, dataset_path: Path, predicti
     return match_predictions(root, [s.id for s in samples])
 
 
+#: Sample meta keys that name the sequence a sample belongs to, by format.
+SEQUENCE_KEYS = ("scene", "clip", "sequence")
+
+
+def sequence_samples(dataset: Any, sample: Sample) -> list[Sample]:
+    """The samples of the sequence holding ``sample`` (same Occ3D ``scene``, UnScenes3D
+    ``clip``...; every sample of an OccGen trajectory), in time order."""
+    key = next((k for k in SEQUENCE_KEYS if sample.meta.get(k) is not None), None)
+    if key is None:
+        members = list(dataset.samples) if dataset.format == "occgen" else [sample]
+    else:
+        members = [s for s in dataset.samples if s.meta.get(key) == sample.meta[key]]
+    order = {s.id: i for i, s in enumerate(dataset.samples)}
+    return sorted(members, key=lambda s: (s.meta.get("index", order[s.id]), order[s.id]))
+
+
+def _range_samples(dataset: Any, dataset_path: Path, frame_range: str | Sequence[int]) -> list[Sample]:
+    n = len(dataset.samples)
+    if isinstance(frame_range, str):
+        text = frame_range.strip()
+        a, sep, b = text.partition(":")
+        try:
+            start = int(a) if a.strip() else 0
+            end = int(b) if b.strip() else n
+        except ValueError:
+            raise DataError(None, f"frame range {frame_range!r}: expected START:END with whole numbers") from None
+        if not sep:
+            raise DataError(None, f"frame range {frame_range!r}: expected START:END")
+    else:
+        start, end = (int(v) for v in frame_range)
+    chosen = dataset.samples[start:end]
+    if not chosen:
+        raise DataError(dataset_path, f"frame range {start}:{end} selects no samples (the dataset has {n})")
+    return list(chosen)
+
+
+def _video_source(fmt: str) -> Any:
+    """The registered video source for dataset format ``fmt``, or ``None`` (meshes)."""
+    from occstudio.plugins.registry import get_registry, resolve
+
+    for spec in get_registry().video_sources.values():
+        if fmt in spec.formats:
+            return resolve(spec.func)
+    return None
+
+
+def _mesh_clips(dataset: Any, dataset_path: Path, samples: list[Sample], layout: Layout,
+                predictions: str | Path | None, frames: int, playback: bool,
+                metrics: Mapping[str, Mapping[str, MetricValue]] | None) -> list[Clip]:
+    pred_files = _prediction_files(layout, dataset, dataset_path, predictions, samples)
+
+    def load(sample: Sample) -> SampleContent:
+        return load_sample_content(sample, layout, pred_files.get(sample.id), (metrics or {}).get(sample.id))
+
+    if playback:
+        return [Clip([samples[0].id], f"{len(samples)} samples", len(samples), lambda i: load(samples[i]))]
+    clips = []
+    for n, sample in enumerate(samples, start=1):
+        label = f"{sample.id} ({n}/{len(samples)})" if len(samples) > 1 else sample.id
+        lines = [sample.id]
+        if sample.text.get("prior_text"):
+            lines.append(sample.text["prior_text"])
+        lines.append(f"sample {n} of {len(samples)}")
+        clips.append(Clip(lines, label, frames, lambda _i, s=sample: load(s), static=True))
+    return clips
+
+
+def _build_clips(dataset: Any, dataset_path: Path, samples: list[Sample], layout: Layout,
+                 predictions: str | Path | None, frames: int, playback: bool,
+                 metrics: Mapping[str, Mapping[str, MetricValue]] | None) -> list[Clip]:
+    source = _video_source(dataset.format)
+    if source is None:
+        return _mesh_clips(dataset, dataset_path, samples, layout, predictions, frames, playback, metrics)
+    pred = Path(predictions).expanduser() if predictions is not None else None
+    if pred is not None and not pred.exists():
+        raise MissingFileError(pred, "predictions")
+    return source(dataset, samples, layout, predictions=pred, frames=frames, playback=playback, metrics=metrics)
+
+
 class _Composer:
-    """Builds the frames of one sample: a static base plus per-frame 3-D pixels and footer."""
+    """Builds the frames of one content: a static base plus per-frame 3-D pixels and footer."""
 
     def __init__(self, geometry: FrameGeometry, layout: Layout, renderer: MeshPanelRenderer | None,
                  background: RGB, panel_background: RGB) -> None:
@@ -500,17 +605,21 @@ class _Composer:
         self.background, self.panel_background = background, panel_background
         self.cells = [cell for row in geometry.panels for cell in row]
         self.mesh_panels = [i for i, p in enumerate(layout.panels) if p.is_mesh]
+        self.content: SampleContent | None = None
+        self.scenes: list[Scene3D | None] = []
 
     def prepare(self, content: SampleContent) -> None:
-        """Compose the static base frame of ``content``'s sample and load its meshes."""
+        """Compose the static base frame of ``content`` and give its scenes to the renderer."""
         w, h = self.geometry.size
         base = np.empty((h, w, 3), np.uint8)
         base[:] = self.background
         self.dynamic = []
+        self.scenes = [content.scene(self.layout.panels[i].kind) for i in self.mesh_panels]
+        drawn_3d = {i for i, scene in zip(self.mesh_panels, self.scenes) if scene is not None}
         for i, (spec, cell) in enumerate(zip(self.layout.panels, self.cells)):
             draw_text(base, cell.title, spec.title, self.geometry.title_font, TITLE_FG)
             c = cell.content
-            if spec.is_mesh and content.meshes.get(spec.kind) is not None:
+            if i in drawn_3d:
                 continue  # drawn per frame
             if panel_is_dynamic(spec, content):
                 self.dynamic.append(i)
@@ -519,21 +628,26 @@ class _Composer:
         self.base = base
         self.content = content
         if self.renderer is not None:
-            self.renderer.set_meshes([content.meshes.get(self.layout.panels[i].kind) for i in self.mesh_panels])
+            self.renderer.set_scenes(self.scenes)
         sample = content.sample
         category = sample.text.get("prior_text")
         self.footer_left = f"{sample.id}  ·  {category}" if category else sample.id
 
-    def frame(self, pose: CameraPose | None, index: int, n_frames: int) -> np.ndarray:
-        """Frame ``index`` of ``n_frames`` of the prepared sample."""
+    def frame(self, poses: Mapping[str, CameraPose] | None, index: int, n_frames: int) -> np.ndarray:
+        """Frame ``index`` of ``n_frames`` of the prepared content."""
         frame = self.base.copy()
-        if self.renderer is not None and pose is not None and any(
+        if self.renderer is not None and poses is not None and any(
             self.renderer.has_mesh(k) for k in range(len(self.mesh_panels))
         ):
-            views = self.renderer.render(pose)
+            views = self.renderer.render(poses)
+            legend_font = max(9, self.geometry.footer_font - 1)
             for k, i in enumerate(self.mesh_panels):
                 if self.renderer.has_mesh(k):
-                    frame[self.cells[i].content.slices] = views[k]
+                    c = self.cells[i].content
+                    frame[c.slices] = views[k]
+                    scene = self.scenes[k]
+                    if scene is not None and scene.legend:
+                        draw_legend(frame, c, scene.legend, legend_font)
         for i in self.dynamic:
             c = self.cells[i].content
             frame[c.slices] = draw_panel(self.layout.panels[i], self.content, c.w, c.h, index, n_frames,
@@ -544,9 +658,61 @@ class _Composer:
             left = Rect(g.footer.x, g.footer.y, half, g.footer.h)
             right = Rect(g.footer.x + half, g.footer.y, g.footer.w - half, g.footer.h)
             draw_text(frame, left, self.footer_left, g.footer_font, MUTED_FG, align="left", padding=8)
-            draw_text(frame, right, f"frame {index + 1} / {n_frames}", g.footer_font, MUTED_FG,
+            footer = self.content.footer if self.content is not None and self.content.footer else ""
+            counter = f"frame {index + 1} / {n_frames}"
+            draw_text(frame, right, f"{footer}  ·  {counter}" if footer else counter, g.footer_font, MUTED_FG,
                       align="right", padding=8)
         return frame
+
+
+class _CameraRig:
+    """The camera poses of one clip, per coordinate frame of its 3-D panels.
+
+    Orbit, fixed and keyframe paths are computed once per clip from the first frame's
+    scenes (their framing box, up axis and panel aspect); the trajectory camera follows
+    each frame's sensor pose where the scene has one and stays fixed otherwise.
+    """
+
+    def __init__(self, camera: CameraSpec | CameraPose | Sequence[CameraPose], n_frames: int, elevation: float,
+                 up: str | Sequence[float], radius_factor: float, aspects: Mapping[int, float]) -> None:
+        self.camera, self.n_frames, self.elevation = camera, n_frames, elevation
+        self.up, self.radius_factor, self.aspects = up, radius_factor, aspects
+        self.paths: dict[str, list[CameraPose]] = {}
+        self.sizes: dict[str, float] = {}
+        self.follows = isinstance(camera, CameraSpec) and camera.kind == "trajectory"
+
+    def poses(self, scenes: Sequence[tuple[int, Scene3D | None]], index: int) -> dict[str, CameraPose]:
+        """The pose of every coordinate frame shown at frame ``index``; ``scenes`` are
+        ``(panel index, scene)`` pairs of the 3-D panels."""
+        groups: dict[str, list[tuple[int, Scene3D]]] = {}
+        for i, scene in scenes:
+            if scene is not None:
+                groups.setdefault(scene.frame, []).append((i, scene))
+        out = {}
+        for frame, members in groups.items():
+            if frame not in self.paths:
+                self.paths[frame] = self._path(members)
+            follow = members[0][1].follow
+            if self.follows and follow is not None:
+                out[frame] = follow_pose(follow, self.sizes[frame], *members[0][1].follow_axes)
+            else:
+                out[frame] = self.paths[frame][min(index, len(self.paths[frame]) - 1)]
+        return out
+
+    def _path(self, members: list[tuple[int, Scene3D]]) -> list[CameraPose]:
+        box = union_bounds([b for _, s in members if (b := s.framing_bounds()) is not None])
+        box = box or (-1.0, 1.0, -1.0, 1.0, -1.0, 1.0)
+        frame = members[0][1].frame
+        self.sizes[frame] = float(np.linalg.norm(np.subtract(box[1::2], box[0::2]))) or 1.0
+        up = next((s.up for _, s in members if s.up is not None), self.up)
+        explicit = all(s.bounds is not None for _, s in members)
+        points = None
+        if not explicit:
+            arrays = [p for _, s in members if (p := s.fit_points()) is not None]
+            points = np.concatenate(arrays) if arrays else None
+        aspect = min(self.aspects.get(i, 1.0) for i, _ in members)
+        camera = "fixed" if self.follows else self.camera
+        return camera_path(camera, box, self.n_frames, self.elevation, aspect, up, self.radius_factor, points=points)
 
 
 def export_video(
@@ -569,8 +735,10 @@ def export_video(
     title_seconds: float = 1.0,
     background: RGB = CANVAS_BG,
     panel_background: RGB = PANEL_BG,
+    sequence: bool = False,
+    frame_range: str | Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Render a comparison video of one or more samples, off-screen.
+    """Render a comparison video of one or more samples, or a played sequence, off-screen.
 
     Parameters
     ----------
@@ -590,10 +758,11 @@ def export_video(
         ``"gt-pred"``, ``"image-pred-gt"`` or a custom layout string
         (:func:`occstudio.render.panels.parse_layout`).
     camera
-        ``"orbit"`` (turntable), ``"fixed"``, ``"fixed:FILE"``, ``"keyframes:FILE"``, a
+        ``"orbit"`` (turntable), ``"fixed"``, ``"fixed:FILE"``, ``"keyframes:FILE"``,
+        ``"trajectory"`` (sequences: a chase camera behind each frame's sensor), a
         :class:`CameraPose` or a list of keyframe poses.
     frames
-        Frames per sample clip.
+        Frames per sample clip (a played sequence has one frame per sample).
     fps
         Frames per second.
     size
@@ -613,13 +782,20 @@ def export_video(
         Length of the title card before each clip of a multi-sample export (0: none).
     background, panel_background
         Frame and panel colours.
+    sequence
+        Play the sequence (Occ3D scene, UnScenes3D clip, OccGen trajectory) holding the
+        chosen sample, one video frame per sample, instead of a turntable.
+    frame_range
+        Play the samples ``START:END`` (dataset order, ``END`` excluded, either may be
+        left out) or ``(start, end)``, one video frame per sample.
 
     Returns
     -------
     dict
         ``path``, ``format`` (mp4/gif/png), ``frames`` (total written), ``size``
         ``[w, h]``, ``fps``, ``samples`` (ids), ``layout``, ``seconds`` (wall time),
-        ``warnings`` (missing files shown as placeholders).
+        ``warnings`` (missing files shown as placeholders), ``playback`` (whether samples
+        were played as a sequence).
 
     Raises
     ------
@@ -658,17 +834,24 @@ def export_video(
         camera = load_keyframes(camera.path, up) if camera.kind == "keyframes" else load_keyframes(camera.path, up)[0]
 
     dataset = open_dataset(dataset_path)
-    samples = _select_samples(dataset, dataset_path, sample_ids, all_samples)
-    pred_files = _prediction_files(lay, dataset, dataset_path, predictions, samples)
+    playback = sequence or frame_range is not None
+    if frame_range is not None:
+        samples = _range_samples(dataset, dataset_path, frame_range)
+    else:
+        samples = _select_samples(dataset, dataset_path, sample_ids, all_samples)
+        if sequence:
+            samples = sequence_samples(dataset, samples[0])
     try:
         geometry = grid_geometry((width, height), [len(r) for r in lay.rows])
     except ValueError as exc:
         raise DataError(None, str(exc)) from None
     cells = [c for row in geometry.panels for c in row]
-    mesh_sizes = [(cells[i].content.w, cells[i].content.h) for i, p in enumerate(lay.panels) if p.is_mesh]
-    aspect = min((w / h for w, h in mesh_sizes), default=width / height)
-    card_frames = int(round(fps * title_seconds)) if len(samples) > 1 and title_seconds > 0 else 0
-    total = len(samples) * (frames + card_frames)
+    mesh_panels = [i for i, p in enumerate(lay.panels) if p.is_mesh]
+    mesh_sizes = [(cells[i].content.w, cells[i].content.h) for i in mesh_panels]
+    aspects = {i: cells[i].content.w / cells[i].content.h for i in mesh_panels}
+    clips = _build_clips(dataset, dataset_path, samples, lay, predictions, frames, playback, metrics)
+    card_frames = int(round(fps * title_seconds)) if len(clips) > 1 and title_seconds > 0 else 0
+    total = sum(card_frames + clip.n_frames for clip in clips)
     warnings: list[str] = []
 
     progress.start(total, "Exporting video")
@@ -676,27 +859,22 @@ def export_video(
     try:
         composer = _Composer(geometry, lay, renderer, background, panel_background)
         with open_frame_writer(out, (width, height), fps) as writer:
-            for n, sample in enumerate(samples, start=1):
-                label = f"{sample.id} ({n}/{len(samples)})" if len(samples) > 1 else sample.id
-                content = load_sample_content(sample, lay, pred_files.get(sample.id), (metrics or {}).get(sample.id))
-                warnings.extend(f"{sample.id}: {w}" for w in content.warnings)
+            for clip in clips:
                 progress.check()
                 if card_frames:
-                    lines = [sample.id]
-                    if sample.text.get("prior_text"):
-                        lines.append(sample.text["prior_text"])
-                    lines.append(f"sample {n} of {len(samples)}")
-                    card = title_card((width, height), lines, background)
+                    card = title_card((width, height), clip.title_lines, background)
                     for _ in range(card_frames):
                         writer.write(card)
-                        progress.advance(message=label)
-                composer.prepare(content)
-                bounds = content.bounds() or (-1.0, 1.0, -1.0, 1.0, -1.0, 1.0)
-                poses = camera_path(camera, bounds, frames, float(elevation), aspect, up, radius_factor,
-                                    points=content.fit_points())
-                for index, pose in enumerate(poses):
-                    writer.write(composer.frame(pose, index, frames))
-                    progress.advance(message=label)
+                        progress.advance(message=clip.label)
+                rig = _CameraRig(camera, clip.n_frames, float(elevation), up, radius_factor, aspects)
+                for index in range(clip.n_frames):
+                    content = clip.content(index)
+                    if content is not composer.content:
+                        warnings.extend(f"{content.sample.id}: {w}" for w in content.warnings)
+                        composer.prepare(content)
+                    poses = rig.poses(list(zip(mesh_panels, composer.scenes)), index)
+                    writer.write(composer.frame(poses, index, clip.n_frames))
+                    progress.advance(message=clip.label if clip.static else f"{clip.label}: {content.sample.id}")
     finally:
         if renderer is not None:
             renderer.close()
@@ -709,5 +887,6 @@ def export_video(
         "samples": [s.id for s in samples],
         "layout": lay.name,
         "seconds": round(time.perf_counter() - t_start, 3),
-        "warnings": warnings,
+        "warnings": list(dict.fromkeys(warnings)),
+        "playback": playback,
     }

@@ -2,8 +2,9 @@
 
 Usage::
 
-    occstudio export-video PATH [--sample ID | --samples ID,ID... | --all]
-        [--predictions DIR] [--layout PRESET] [--camera orbit|fixed|fixed:FILE|keyframes:FILE]
+    occstudio export-video PATH [--sample ID | --samples ID,ID... | --all | --range START:END]
+        [--sequence] [--predictions DIR] [--layout PRESET]
+        [--camera orbit|fixed|fixed:FILE|keyframes:FILE|trajectory]
         [--frames N] [--fps F] [--size WxH] [--elevation DEG] [--up z|y|x]
         [--radius-factor K] [--metrics FILE] --out FILE [--json-progress]
 
@@ -29,7 +30,7 @@ from typing import Any
 from occstudio.core.errors import DataError
 
 #: Layout presets offered on the command line (custom layout strings are accepted too).
-LAYOUT_CHOICES = ("gt-pred", "image-pred-gt")
+LAYOUT_CHOICES = ("gt-pred", "image-pred-gt", "gt-pred-error", "input-world-occupancy")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -45,7 +46,8 @@ def add_export_video_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``export-video`` sub-command to an argparse ``subparsers`` object; return its parser."""
     p = subparsers.add_parser(
         "export-video",
-        help="render a comparison video (GT | prediction, image | prediction | GT) off-screen",
+        help="render a comparison video (GT | prediction, image | prediction | GT, input | world | "
+             "occupancy...) off-screen",
         description="Render a comparison video of dataset samples off-screen (no window needed). "
         "The output type follows --out: .mp4 (H.264), .gif, a folder of PNG frames or a .png pattern.",
     )
@@ -54,15 +56,22 @@ def add_export_video_parser(subparsers: Any) -> argparse.ArgumentParser:
     which.add_argument("--sample", help="one sample id (default: the first sample)")
     which.add_argument("--samples", help="comma-separated sample ids, one clip each with a title card")
     which.add_argument("--all", action="store_true", help="every sample of the dataset")
+    which.add_argument("--range", dest="frame_range", metavar="START:END",
+                       help="play the samples START..END-1 (dataset order) as one clip, a frame each")
+    p.add_argument("--sequence", action="store_true",
+                   help="play the whole sequence of --sample (Occ3D scene, UnScenes3D clip, OccGen "
+                        "trajectory) as one clip, a frame per sample")
     p.add_argument("--predictions", help="folder of prediction meshes <id>/<name>.glb|.ply|.obj "
                                          "(default: PATH/predictions when present)")
     p.add_argument("--layout", default="gt-pred",
                    help=f"panel layout: {', '.join(LAYOUT_CHOICES)} or a custom list such as "
                         "'image,gt;pred,metrics' (default gt-pred)")
     p.add_argument("--camera", default="orbit",
-                   help="orbit (turntable), fixed, fixed:FILE or keyframes:FILE (JSON list of "
-                        "{position, focal_point, view_up}); default orbit")
-    p.add_argument("--frames", type=int, default=60, help="frames per sample (default 60)")
+                   help="orbit (turntable), fixed, fixed:FILE, keyframes:FILE (JSON list of "
+                        "{position, focal_point, view_up}) or trajectory (follow the sensor of a played "
+                        "sequence); default orbit")
+    p.add_argument("--frames", type=int, default=60,
+                   help="frames per sample turntable (default 60; a played sequence has a frame per sample)")
     p.add_argument("--fps", type=float, default=15.0, help="frames per second (default 15)")
     p.add_argument("--size", type=_size, default=(1280, 720), help="frame size WxH (default 1280x720)")
     p.add_argument("--elevation", type=float, default=20.0, help="camera elevation in degrees (default 20)")
@@ -150,7 +159,7 @@ def run_export_video(args: argparse.Namespace) -> int:
             args.path, args.out, sample_ids=ids, all_samples=args.all, predictions=args.predictions,
             layout=args.layout, camera=args.camera, frames=args.frames, fps=args.fps, size=args.size,
             elevation=args.elevation, progress=progress, up=args.up, radius_factor=args.radius_factor,
-            metrics=_read_metrics(args.metrics),
+            metrics=_read_metrics(args.metrics), sequence=args.sequence, frame_range=args.frame_range,
         )
     except Cancelled:
         if args.json_progress:

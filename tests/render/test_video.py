@@ -265,8 +265,10 @@ def test_bad_inputs_raise_clear_errors(dataset, tmp_path):
         export_video(dataset, tmp_path / "x.avi", size=SIZE)
     with pytest.raises(DataError, match="unknown layout"):
         export_video(dataset, out, layout="gt-banana", size=SIZE)
-    with pytest.raises(DataError, match="not implemented yet"):
-        export_video(dataset, out, layout="input-world-occupancy", size=SIZE)
+    with pytest.raises(DataError, match="frame range '3:x'"):
+        export_video(dataset, out, frame_range="3:x", size=SIZE)
+    with pytest.raises(DataError, match="selects no samples"):
+        export_video(dataset, out, frame_range="50:60", size=SIZE)
     with pytest.raises(DataError, match="unknown camera"):
         export_video(dataset, out, camera="spiral", size=SIZE)
     with pytest.raises(DataError, match="frames must be at least 1"):
