@@ -246,7 +246,7 @@ class _Source:
         forward_up = CV_AXES if self.format == "occgen" else EGO_AXES
         up = pose[:3, :3] @ np.asarray(forward_up[1]) if pose is not None else "z"
         return Scene3D(items, frame="world", bounds=bounds, up=tuple(float(v) for v in up) if pose is not None else "z",
-                       follow=pose, follow_axes=forward_up)
+                       follow=pose, follow_axes=forward_up, user_camera=False)
 
     def world_bounds(self, samples: Sequence[Sample], warnings: list[str]) -> tuple[float, ...] | None:
         """A box holding the world cloud, the trajectory and every frame's grid placed in

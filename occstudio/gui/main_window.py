@@ -410,7 +410,14 @@ class MainWindow(QMainWindow):
         if doc.dataset is None:
             self.notifications.error("Open a dataset before exporting a video")
             return
-        dialog = ExportVideoDialog(doc.dataset.source, doc.current_id, doc.predictions_root, self)
+        dataset = doc.dataset
+        index = dataset.index_of(doc.current_id) if doc.current_id in dataset.ids() else 0
+        dialog = ExportVideoDialog(
+            dataset.source, doc.current_id, doc.predictions_root, self,
+            dataset_format=dataset.format, n_samples=len(dataset), sample_index=index,
+            sequence=dataset.format in ("occgen", "unscenes3d") or bool(dataset.meta.get("sequence")),
+            current_view=self.view3d.camera_pose,
+        )
         dialog.finished_export.connect(lambda path: self.notifications.info(f"Video written: {path}"))
         dialog.show()
         self.export_dialog = dialog

@@ -76,6 +76,10 @@ class Scene3D:
     legend
         ``(name, rgb)`` entries drawn in the panel's corner (classes shown, error kinds);
         an entry without a colour is a heading.
+    user_camera
+        Whether cameras given as poses (``fixed:FILE``, keyframes, recorded in the studio's
+        3D view, which shows the sample's own frame) apply to this scene; a scene in
+        another frame (the world) gets the fitted fixed camera instead.
     """
 
     items: list[SceneItem] = field(default_factory=list)
@@ -85,6 +89,7 @@ class Scene3D:
     follow: np.ndarray | None = None
     follow_axes: tuple[tuple[float, float, float], tuple[float, float, float]] = ((0.0, 0.0, 1.0), (0.0, -1.0, 0.0))
     legend: list[tuple[str, RGB | None]] = field(default_factory=list)
+    user_camera: bool = True
 
     @property
     def empty(self) -> bool:

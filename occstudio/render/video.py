@@ -711,7 +711,10 @@ class _CameraRig:
             arrays = [p for _, s in members if (p := s.fit_points()) is not None]
             points = np.concatenate(arrays) if arrays else None
         aspect = min(self.aspects.get(i, 1.0) for i, _ in members)
-        camera = "fixed" if self.follows else self.camera
+        camera = self.camera
+        posed = isinstance(camera, CameraPose) or not isinstance(camera, (str, CameraSpec))
+        if self.follows or (posed and not all(s.user_camera for _, s in members)):
+            camera = "fixed"
         return camera_path(camera, box, self.n_frames, self.elevation, aspect, up, self.radius_factor, points=points)
 
 

@@ -185,3 +185,17 @@ def test_occgen_input_world_occupancy(shared_data, tmp_path):
     # the chase camera follows the moving camera: the world view changes between frames
     world = rects[1]
     assert np.abs(frames[0][world.slices].astype(int) - frames[2][world.slices].astype(int)).mean() > 1.0
+
+
+def test_a_view_recorded_in_the_sample_frame_does_not_blank_the_world_panel(scene, tmp_path):
+    from occstudio.render.camera_paths import CameraPose
+
+    size, layout = (320, 120), "gt,world"
+    out = tmp_path / "posed"
+    # a camera in the ego frame (as the studio's 3D view records it): the scene's world
+    # lies 100 m away from the global origin, so that camera would see nothing there
+    view = CameraPose((-40.0, -40.0, 30.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    export_video(scene, out, sequence=True, layout=layout, camera=view, size=size)
+    frame = _frames(out)[0]
+    gt, world = _rects(size, layout)
+    assert _not_blank(frame[gt.slices]) and _not_blank(frame[world.slices])

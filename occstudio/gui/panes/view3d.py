@@ -345,6 +345,16 @@ class View3D(QWidget):
         renderer.ResetCamera(bounds)
         self.render()
 
+    def camera_pose(self) -> dict[str, list[float]]:
+        """The (shared) camera as a keyframe object: ``position``, ``focal_point`` and
+        ``view_up`` in the coordinates of what the view shows."""
+        cam = self.plotter.renderers[0].GetActiveCamera()
+        return {
+            "position": [float(v) for v in cam.GetPosition()],
+            "focal_point": [float(v) for v in cam.GetFocalPoint()],
+            "view_up": [float(v) for v in cam.GetViewUp()],
+        }
+
     def reset_camera(self) -> None:
         """Fit the (shared) camera to everything shown."""
         self.plotter.subplot(0, 0)
