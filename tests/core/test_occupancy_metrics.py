@@ -7,11 +7,13 @@ masks; brute-force distances) and share no code with the module under test.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
+from occstudio.core.compute import occupancy_metrics as metrics_module
 from occstudio.core.compute.occupancy_metrics import (
     OccupancyMetricAccumulator,
     challenge_fscore,
@@ -152,6 +154,134 @@ def test_confusion_matrix_mask_and_ignore():
     # signed ground truth with a negative ignore value is skipped too
     hist = confusion_matrix(np.array([-1, 2], np.int16), np.array([5, 2], np.int16))
     assert hist.sum() == 1 and hist[2, 2] == 1
+
+
+def slow_confusion(gt, pred, mask, n):
+    """Confusion matrix by ``np.add.at`` over the kept voxels with a valid ground truth."""
+    g = np.asarray(gt).astype(np.int64).reshape(-1)
+    p = np.asarray(pred).astype(np.int64).reshape(-1)
+    keep = np.ones(g.size, bool) if mask is None else np.asarray(mask).reshape(-1) != 0
+    keep &= (g >= 0) & (g < n)
+    out = np.zeros((n, n), dtype=np.int64)
+    np.add.at(out, (g[keep], p[keep]), 1)
+    return out
+
+
+@pytest.fixture(params=["sort", "bincount"])
+def counting(request, monkeypatch):
+    """Run a test with each of the two ways the byte fast path counts its keys."""
+    monkeypatch.setattr(metrics_module, "_COUNT_BY_SORT", request.param == "sort")
+    return request.param
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_byte_fast_path_matches_slow_reference(seed, counting):
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 2, 18, 18, 40, 255]))
+    # multiples of 8 voxels (the mask's 8-byte words are filtered) and odd sizes
+    shape = tuple(int(v) for v in rng.integers(1, 9, 3)) if seed % 3 == 0 else (int(rng.integers(2, 9)), 8, 4)
+    gt = rng.integers(0, n, shape).astype(np.uint8)
+    gt[rng.random(shape) < 0.1] = 255  # ignored
+    if n < 250:
+        gt[rng.random(shape) < 0.05] = n + 3  # outside 0..n-1 (skipped too)
+    pred = rng.integers(0, n, shape).astype(np.uint8)
+    density = float(rng.choice([0.0, 0.02, 0.3, 0.9, 1.0]))
+    masks = [
+        None,
+        rng.random(shape) < density,  # bool
+        np.where(rng.random(shape) < density, rng.integers(1, 256, shape), 0).astype(np.uint8),  # any non-zero keeps
+        np.zeros(shape, bool),  # all masked out
+        np.ones(shape, bool),
+    ]
+    for mask in masks:
+        ref = slow_confusion(gt, pred, mask, n)
+        got = confusion_matrix(gt, pred, mask, n)
+        assert got.dtype == np.int64 and got.shape == (n, n)
+        np.testing.assert_array_equal(got, ref)
+        # the general bincount path (int16 labels) counts the same
+        np.testing.assert_array_equal(confusion_matrix(gt.astype(np.int16), pred.astype(np.int16), mask, n), ref)
+        # non-contiguous views
+        mask_t = None if mask is None else mask.T
+        np.testing.assert_array_equal(confusion_matrix(gt.T, pred.T, mask_t, n), slow_confusion(gt.T, pred.T, mask_t, n))
+
+
+def test_byte_fast_path_sparse_camera_like_mask(counting):
+    # an Occ3D-sized grid whose mask keeps a few short runs per column: the word filter applies
+    rng = np.random.default_rng(3)
+    gt = np.full((200, 200, 16), 17, np.uint8)
+    gt[:, :, :3] = rng.integers(0, 17, (200, 200, 3))
+    gt[rng.random(gt.shape) < 0.01] = 255
+    pred = gt.copy()
+    flip = rng.random(gt.shape) < 0.2
+    pred[flip] = rng.integers(0, 18, int(flip.sum()))
+    mask = np.zeros(gt.shape, bool)
+    mask[20:180:3, 20:180, 2:5] = True
+    mask[rng.random(gt.shape) < 0.01] = True
+    np.testing.assert_array_equal(confusion_matrix(gt, pred, mask), slow_confusion(gt, pred, mask, 18))
+    assert confusion_matrix(gt, pred, np.zeros(gt.shape, bool)).sum() == 0
+
+
+def test_byte_fast_path_bad_predictions(counting):
+    gt = np.array([[1, 2, 255, 3], [4, 5, 6, 7]], np.uint8)
+    pred = np.array([[1, 2, 200, 3], [4, 5, 6, 99]], np.uint8)
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0]], bool)
+    # 200 sits under an ignored ground truth, 99 in a masked-out voxel: both skipped
+    hist = confusion_matrix(gt, pred, mask)
+    assert hist.sum() == 6 and np.all(np.diag(hist)[[1, 2, 3, 4, 5, 6]] == 1)
+    with pytest.raises(ValueError, match="predicted label 99 outside 0..17"):
+        confusion_matrix(gt, pred, None)
+    with pytest.raises(ValueError, match="predicted label 18 outside"):
+        confusion_matrix(np.zeros(16, np.uint8), np.full(16, 18, np.uint8), np.ones(16, bool))
+    assert confusion_matrix(np.zeros(0, np.uint8), np.zeros(0, np.uint8)).sum() == 0
+    # bool labels are bytes too
+    hist = confusion_matrix(np.array([True, False, True]), np.array([True, True, False]), n_classes=2)
+    np.testing.assert_array_equal(hist, [[0, 1], [1, 1]])
+
+
+def test_metrics_equal_the_reference_formulas_bit_for_bit():
+    """mIoU (numpy's nanmean), SelfOcc mIoU, geometric IoU: per frame and per set, exactly."""
+
+    def reference(h):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = np.diag(h) / (h.sum(1) + h.sum(0) - np.diag(h))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            miou = float(np.nanmean(iou[:17]) * 100)
+        selfocc = float(np.mean([1.0 if h[c].sum() == 0 else iou[c] for c in range(1, 17)]) * 100)
+        occ = np.arange(18) != 17
+        tp = h[np.ix_(occ, occ)].sum()
+        denom = tp + h[occ, 17].sum() + h[17, occ].sum()
+        geo = float(tp / denom * 100) if denom else math.nan
+        return iou, miou, selfocc, geo
+
+    def same(a, b):
+        return a == b or (math.isnan(a) and math.isnan(b))
+
+    rng = np.random.default_rng(0)
+    cells_g = np.repeat(np.arange(18), 18).astype(np.uint8)
+    cells_p = np.tile(np.arange(18), 18).astype(np.uint8)
+    for i in range(300):
+        big = i % 2 == 0
+        hist = rng.integers(0, 10**9 if big else 30, (18, 18))
+        absent = rng.random(18) < rng.random()
+        hist[absent] = 0
+        hist[:, absent] = 0
+        if i % 9 == 0:
+            hist[:] = 0
+        iou, miou, selfocc, geo = reference(hist)
+        np.testing.assert_array_equal(per_class_iou(hist), iou)
+        assert same(miou_from_hist(hist), miou) and miou_from_hist(hist, "selfocc") == selfocc
+        assert same(geometric_iou_from_hist(hist), geo)
+        acc = OccupancyMetricAccumulator()
+        if big:
+            acc.hist += hist
+        else:  # a sample whose confusion matrix is ``hist``
+            frame = acc.add(np.repeat(cells_g, hist.reshape(-1)), np.repeat(cells_p, hist.reshape(-1)))
+            np.testing.assert_array_equal(acc.hist, hist)
+            np.testing.assert_array_equal(frame.per_class_iou, iou * 100)
+            assert same(frame.miou, miou) and frame.miou_selfocc == selfocc and same(frame.geometric_iou, geo)
+            assert frame.n_voxels == hist.sum()
+        assert same(acc.miou(), miou) and acc.miou("selfocc") == selfocc and same(acc.geometric_iou(), geo)
 
 
 def test_geometric_iou_hand_computed():

@@ -55,7 +55,7 @@ def confusion_matrix(
     mask: np.ndarray | None = None,
     n_classes: int = N_CLASSES,
 ) -> np.ndarray:
-    """The ``(n, n)`` confusion matrix ``hist[gt, pred]`` via ``bincount(n * gt + pred)``.
+    """The ``(n, n)`` confusion matrix ``hist[gt, pred]``, the counts of ``bincount(n * gt + pred)``.
 
     Parameters
     ----------
@@ -77,6 +77,12 @@ def confusion_matrix(
         Shapes differ, labels are not integers, or a kept voxel has a predicted label
         outside ``0..n-1``.
         Voxels whose ground truth is outside ``0..n-1`` (e.g. 255) are skipped.
+
+    Notes
+    -----
+    uint8 (or bool) labels with ``n <= 255``, the Occ3D case, take a fast path
+    (:func:`_confusion_matrix_u8`); other integer types go through ``bincount``. Both
+    count exactly the same voxels.
     """
     gt = np.asarray(gt)
     pred = np.asarray(pred)
@@ -89,6 +95,9 @@ def confusion_matrix(
         mask = np.asarray(mask)
         if mask.shape != gt.shape:
             raise ValueError(f"mask {mask.shape} and labels {gt.shape} differ in shape")
+    if 1 <= n_classes <= 255 and gt.dtype in _BYTE_DTYPES and pred.dtype in _BYTE_DTYPES:
+        return _confusion_matrix_u8(gt, pred, mask, n_classes)
+    if mask is not None:
         keep = np.flatnonzero(mask)  # gather by index: faster than boolean indexing twice
         g = gt.reshape(-1).take(keep)
         p = pred.reshape(-1).take(keep)
@@ -113,14 +122,114 @@ def confusion_matrix(
     return np.bincount(idx, minlength=n2).astype(np.int64, copy=False).reshape(n_classes, n_classes)
 
 
+_BYTE_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_))
+
+#: Below this share of non-zero 8-byte mask words, :func:`_confusion_matrix_u8` first
+#: gathers those words (Occ3D's camera mask: about one word in five).
+_WORD_FILTER_SHARE = 0.5
+
+_COUNT_BY_SORT: bool | None = None
+
+
+def _count_by_sort() -> bool:
+    """Whether sorting 16-bit keys counts them faster than ``np.bincount`` here.
+
+    numpy sorts 16-bit integers with SIMD (AVX-512) kernels where the CPU has them, which
+    beats ``bincount``'s one-increment-at-a-time loop, above all when one bin dominates
+    (free space); without them ``bincount`` wins. Both count exactly, so only the speed
+    depends on this one-off measurement (a few milliseconds, on first use).
+    """
+    global _COUNT_BY_SORT
+    if _COUNT_BY_SORT is None:
+        import time
+
+        rng = np.random.default_rng(0)
+        keys = np.where(rng.random(1 << 16) < 0.5, 0x1111, rng.integers(0, 0x1212, 1 << 16)).astype(np.uint16)
+        best = {True: np.inf, False: np.inf}
+        for _ in range(3):
+            for by_sort in (True, False):
+                t0 = time.perf_counter()
+                if by_sort:
+                    np.sort(keys).searchsorted(np.arange(0, 0x1300, 0x100, dtype=np.uint16))
+                else:
+                    np.bincount(keys, minlength=1 << 16)
+                best[by_sort] = min(best[by_sort], time.perf_counter() - t0)
+        _COUNT_BY_SORT = best[True] < best[False]
+    return _COUNT_BY_SORT
+
+
+def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
+    """:func:`confusion_matrix` of byte labels (``n <= 255``), without per-voxel gathers.
+
+    Every kept voxel becomes the 16-bit key ``gt << 8 | pred``; a masked-out voxel gets
+    the ground truth 255 (like an ignored label), so nothing is gathered voxel by voxel.
+    With a sparse mask only its non-zero 8-byte words are looked at. The keys are counted
+    by sorting them and finding the ``n × (n + 1)`` bin edges
+    (``searchsorted``), or by one ``bincount`` over the 65536 keys (:func:`_count_by_sort`);
+    keys whose ground truth is ``>= n`` fall outside the bins (skipped), and keys with a
+    valid ground truth and a prediction ``>= n`` are counted to raise the error.
+    """
+    g = np.ascontiguousarray(gt).reshape(-1).view(np.uint8)
+    p = np.ascontiguousarray(pred).reshape(-1).view(np.uint8)
+    if mask is not None:
+        m = mask if mask.dtype == np.bool_ else mask != 0
+        m = np.ascontiguousarray(m).reshape(-1).view(np.uint8)
+        if m.size and m.size % 8 == 0:
+            words = m.view(np.uint64)
+            live = np.flatnonzero(words != 0)
+            if live.size <= _WORD_FILTER_SHARE * words.size:
+                m = words.take(live).view(np.uint8)
+                g = g.view(np.uint64).take(live).view(np.uint8)
+                p = p.view(np.uint64).take(live).view(np.uint8)
+        hi = m - np.uint8(1)  # 0 where kept, 255 where masked out
+        np.bitwise_or(hi, g, out=hi)
+    else:
+        hi = g
+    key = np.left_shift(hi, 8, dtype=np.uint16)
+    np.bitwise_or(key, p, out=key)
+    if _count_by_sort():
+        key.sort()
+        # per ground-truth class g: the edges g<<8 | 0..n, then (g+1)<<8
+        edges = (np.arange(n, dtype=np.uint32)[:, None] << 8) + np.r_[np.arange(n + 1), 256].astype(np.uint32)
+        cuts = key.searchsorted(edges.reshape(-1).astype(np.uint16)).reshape(n, n + 2)  # n << 8 < 2**16
+        counts = np.diff(cuts, axis=1)
+        hist, bad = counts[:, :n], counts[:, n]
+        if bad.any():
+            c = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"predicted label {int(key[cuts[c, n]]) & 0xFF} outside 0..{n - 1}")
+    else:
+        table = np.bincount(key, minlength=1 << 16).reshape(256, 256)[:n]
+        hist, over = table[:, :n], table[:, n:]
+        if over.any():
+            raise ValueError(f"predicted label {n + int(np.flatnonzero(over.any(axis=0))[0])} outside 0..{n - 1}")
+    return np.ascontiguousarray(hist, dtype=np.int64)
+
+
 def per_class_iou(hist: np.ndarray) -> np.ndarray:
     """IoU per class, ``diag / (row_sum + col_sum - diag)``; NaN when the class is absent
     from both ground truth and prediction. Fractions in [0, 1], float64."""
     hist = np.asarray(hist)
-    tp = np.diag(hist)
-    denom = hist.sum(1) + hist.sum(0) - tp
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return tp / denom
+    tp = hist.diagonal()
+    return _iou(tp, hist.sum(1), hist.sum(0))
+
+
+def _iou(tp: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``tp / (rows + cols - tp)`` in float64, NaN where the denominator is 0 (no warning)."""
+    denom = rows + cols - tp
+    out = np.full(tp.shape, np.nan)
+    np.true_divide(tp, denom, out=out, where=denom != 0)
+    return out
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """``numpy.nanmean`` of a 1-D float64 array, bit for bit (NaNs count as 0 in the same
+    pairwise sum, divided by the number of non-NaN values), without its overhead; NaN
+    when every value is NaN."""
+    nan = np.isnan(values)
+    count = values.size - int(np.count_nonzero(nan))
+    if count == 0:
+        return float("nan")
+    return float(np.add.reduce(np.where(nan, 0.0, values)) / count)
 
 
 def miou_from_hist(hist: np.ndarray, variant: Variant = "occ3d", free_id: int = FREE_ID) -> float:
@@ -144,10 +253,7 @@ def miou_from_hist(hist: np.ndarray, variant: Variant = "occ3d", free_id: int = 
     """
     hist = np.asarray(hist)
     if variant == "occ3d":
-        iou = per_class_iou(hist)[:free_id]
-        if np.all(np.isnan(iou)):
-            return float("nan")
-        return float(np.nanmean(iou) * 100)
+        return _nanmean(per_class_iou(hist)[:free_id]) * 100
     if variant == "selfocc":
         return float(np.mean(selfocc_class_iou(hist, free_id)) * 100)
     raise ValueError(f"unknown mIoU variant {variant!r} (use 'occ3d' or 'selfocc')")
@@ -156,14 +262,14 @@ def miou_from_hist(hist: np.ndarray, variant: Variant = "occ3d", free_id: int = 
 def selfocc_class_iou(hist: np.ndarray, free_id: int = FREE_ID) -> np.ndarray:
     """SelfOcc's per-class IoU for classes ``1..free_id-1`` (fractions; 1 when unseen)."""
     hist = np.asarray(hist)
-    tp = np.diag(hist).astype(np.float64)
-    seen = hist.sum(1).astype(np.float64)
-    positive = hist.sum(0).astype(np.float64)
-    out = np.ones(free_id - 1)
-    for j, c in enumerate(range(1, free_id)):
-        if seen[c] > 0:
-            out[j] = tp[c] / (seen[c] + positive[c] - tp[c])
-    return out
+    rows = hist.sum(1)
+    return _selfocc_iou(_iou(hist.diagonal(), rows, hist.sum(0)), rows, free_id)
+
+
+def _selfocc_iou(iou: np.ndarray, rows: np.ndarray, free_id: int) -> np.ndarray:
+    """SelfOcc's rule on the challenge's per-class IoU: classes ``1..free_id-1``, 1 where
+    the class has no ground-truth voxel (the same float64 quotient elsewhere)."""
+    return np.where(rows[1:free_id] > 0, iou[1:free_id], 1.0)
 
 
 def geometric_iou_from_hist(hist: np.ndarray, free_id: int = FREE_ID) -> float:
@@ -172,13 +278,34 @@ def geometric_iou_from_hist(hist: np.ndarray, free_id: int = FREE_ID) -> float:
     NaN when neither ground truth nor prediction has an occupied voxel.
     """
     hist = np.asarray(hist)
-    occ = np.ones(hist.shape[0], dtype=bool)
-    occ[free_id] = False
-    tp = hist[np.ix_(occ, occ)].sum()
-    fn = hist[occ, free_id].sum()
-    fp = hist[free_id, occ].sum()
-    denom = tp + fp + fn
+    return _geometric_iou(hist.sum(1), hist.sum(0), hist[free_id, free_id])
+
+
+def _geometric_iou(rows: np.ndarray, cols: np.ndarray, free_free: Any, free_id: int = FREE_ID) -> float:
+    """Geometric IoU ×100 from the row and column sums: with ``f`` the free class,
+    TP = total - rows[f] - cols[f] + hist[f, f], TP + FP + FN = total - hist[f, f]."""
+    total = rows.sum()
+    denom = total - free_free
+    tp = denom - rows[free_id] - cols[free_id] + 2 * free_free
     return float(tp / denom * 100) if denom else float("nan")
+
+
+def _frame_metrics(hist: np.ndarray, free_id: int) -> tuple[np.ndarray, float, float, float, int]:
+    """Per-class IoU ×100, challenge mIoU, SelfOcc mIoU, geometric IoU and voxel count of
+    one confusion matrix, from one set of row / column sums (equal, bit for bit, to
+    :func:`per_class_iou`, :func:`miou_from_hist` and :func:`geometric_iou_from_hist`)."""
+    tp = hist.diagonal()
+    rows = hist.sum(1)
+    cols = hist.sum(0)
+    iou = _iou(tp, rows, cols)
+    selfocc = _selfocc_iou(iou, rows, free_id)
+    return (
+        iou * 100,
+        _nanmean(iou[:free_id]) * 100,
+        float(np.add.reduce(selfocc) / selfocc.size * 100),
+        _geometric_iou(rows, cols, hist[free_id, free_id], free_id),
+        int(rows.sum()),
+    )
 
 
 def _voxel_centres(labels: np.ndarray, keep: np.ndarray, voxel_size: Sequence[float], origin: Sequence[float]) -> np.ndarray:
@@ -349,13 +476,14 @@ class OccupancyMetricAccumulator:
         fs = None
         if self.compute_fscore:
             fs = challenge_fscore(gt, pred, mask, **self.fscore_kwargs)
+        iou, miou, miou_selfocc, geo, n_voxels = _frame_metrics(hist, self.free_id)
         result = FrameResult(
             id=sample_id,
-            miou=miou_from_hist(hist, "occ3d", self.free_id),
-            miou_selfocc=miou_from_hist(hist, "selfocc", self.free_id),
-            geometric_iou=geometric_iou_from_hist(hist, self.free_id),
-            per_class_iou=per_class_iou(hist) * 100,
-            n_voxels=int(hist.sum()),
+            miou=miou,
+            miou_selfocc=miou_selfocc,
+            geometric_iou=geo,
+            per_class_iou=iou,
+            n_voxels=n_voxels,
             fscore=fs,
         )
         self.frames.append(result)
