@@ -199,3 +199,16 @@ def test_a_view_recorded_in_the_sample_frame_does_not_blank_the_world_panel(scen
     frame = _frames(out)[0]
     gt, world = _rects(size, layout)
     assert _not_blank(frame[gt.slices]) and _not_blank(frame[world.slices])
+
+
+def test_unscenes_clip_with_camera_image_voxels_and_world(tmp_path):
+    from tests.fixtures_unscenes import make_unscenes_dataset
+
+    make_unscenes_dataset(tmp_path / "uns", n_frames=3)
+    size, layout = (360, 120), "image,gt,world"
+    out = tmp_path / "frames"
+    result = export_video(tmp_path / "uns", out, sequence=True, layout=layout, camera="trajectory", size=size)
+    assert result["frames"] == 3 and not result["warnings"]
+    frames = _frames(out)
+    for rect in _rects(size, layout):
+        assert all(_not_blank(f[rect.slices]) for f in frames)
