@@ -19,7 +19,7 @@ error      the error kind of every voxel occupied in GT or prediction (correct, 
 world      the sensor's world: OccGen's depth frames fused with their poses (metres),
            the frame's occupancy placed in the world and the camera trajectory; Occ3D and
            UnScenes3D: the GT voxels placed in the global frame and the ego trajectory
-metrics    mIoU and geometric IoU of the prediction (per frame in a played sequence),
+metrics    mIoU and geometric IoU ("IoU") of the prediction (per frame in a played sequence),
            or the voxel count of OccGen frames
 =========  ===========================================================================
 
