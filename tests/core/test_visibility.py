@@ -8,6 +8,8 @@ passes through (in order).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -95,6 +97,141 @@ def test_dda_matches_brute_force(seed, stop):
                 assert np.isinf(tr.hit_t[i])
     np.testing.assert_array_equal(tr.visited, ref_vis.reshape(grid.shape))
     assert tr.n_steps == steps
+
+
+def scalar_dda(grid: GridSpec, o, d, occ, t_min=0.0, t_max=np.inf, stop=True):
+    """One ray at a time in plain Python floats: the module's rules (start on the side the
+    ray moves towards, ties crossed x then y then z, t accumulated boundary by boundary),
+    so it must agree to the bit, edge and corner ties included.
+
+    Returns the visited flat indices in order, the first hit (-1) and its entry t (inf).
+    """
+    size = [float(s) for s in np.broadcast_to(grid.voxel_size, 3)]
+    ov = [(float(o[a]) - grid.origin[a]) / size[a] for a in range(3)]
+    dv = [float(d[a]) / size[a] for a in range(3)]
+    n = grid.shape
+    t_in, t_out = float(t_min), float(t_max)
+    for a in range(3):
+        if dv[a] == 0:
+            if not 0 <= ov[a] < n[a]:
+                return [], -1, np.inf
+            continue
+        t0, t1 = -ov[a] / dv[a], (n[a] - ov[a]) / dv[a]
+        t_in, t_out = max(t_in, min(t0, t1)), min(t_out, max(t0, t1))
+    if not t_in < t_out or dv == [0.0, 0.0, 0.0]:
+        return [], -1, np.inf
+    ijk, T, DT, step = [], [], [], []
+    for a in range(3):
+        p = ov[a] + t_in * dv[a]
+        i = min(max(math.ceil(p) - 1 if dv[a] < 0 else math.floor(p), 0), n[a] - 1)
+        ijk.append(i)
+        T.append(np.inf if dv[a] == 0 else ((i + 1 if dv[a] > 0 else i) - ov[a]) / dv[a])
+        DT.append(0.0 if dv[a] == 0 else abs(1.0 / dv[a]))
+        step.append(-1 if dv[a] < 0 else 1)
+    visited, t_cur, first, first_t = [], t_in, -1, np.inf
+    flat_occ = occ.reshape(-1)
+    while all(0 <= ijk[a] < n[a] for a in range(3)):
+        f = int(np.ravel_multi_index(tuple(ijk), n))
+        visited.append(f)
+        if flat_occ[f] and first < 0:
+            first, first_t = f, t_cur
+            if stop:
+                break
+        t_next = min(T)
+        if t_next >= t_max:  # the segment's end (leaving the box ends the loop above)
+            break
+        a = T.index(t_next)  # the first minimal axis: x, then y, then z
+        ijk[a] += step[a]
+        T[a] += DT[a]
+        t_cur = t_next
+    return visited, first, first_t
+
+
+def edge_case_rays(grid: GridSpec, rng: np.random.Generator, n_random: int = 150):
+    """Rays a DDA gets wrong easily, in world units: along the axes and the diagonals,
+    through voxel corners and edges (exact ties), starting on boundaries, outside,
+    missing the grid, with a zero direction, plus random ones."""
+    size = np.broadcast_to(np.asarray(grid.voxel_size, float), 3)
+    lo, hi = grid.range_min, grid.range_max
+    o, d = [], []
+    axes = np.eye(3)
+    corner = lo + size * np.floor(np.asarray(grid.shape) / 2)  # a voxel corner inside
+    for sign in (1.0, -1.0):
+        for a in range(3):
+            o += [corner, lo - size * 0.5 + axes[(a + 1) % 3] * size * 1.5 + axes[(a + 2) % 3] * size * 1.5]
+            d += [sign * axes[a], sign * axes[a] + 0.0]
+        for diag in ((1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1), (1, -1, 1), (2, 1, 0)):
+            o.append(corner)
+            d.append(sign * np.asarray(diag, float) * size)  # exact ties at edges and corners
+    o += [lo, hi, lo + size * 0.5, hi - size * 0.25]  # starting on the box's corners
+    d += [size * (1, 1, 1), -size * (1, 1, 1), size * (0.3, 0.2, 0.1), -size * (0.1, 0.7, 0.2)]
+    o += [hi + 1.0, lo - 1.0, lo - 1.0]  # outside: one aimed at the grid, two missing it
+    d += [lo - hi, -np.ones(3), np.array([1.0, 0.0, 0.0])]
+    o.append(corner)
+    d.append(np.zeros(3))  # no direction
+    o = np.concatenate([np.asarray(o), rng.uniform(lo - 1.0, hi + 1.0, (n_random, 3))])
+    rnd = rng.normal(size=(n_random, 3))
+    rnd[: n_random // 5, rng.integers(0, 3)] = 0.0  # parallel to a grid plane
+    d = np.concatenate([np.asarray(d), rnd])
+    return o, d
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("stop", [True, False])
+@pytest.mark.parametrize("pool", [1, 3, 64, None])
+def test_numpy_walk_matches_scalar_dda_on_edge_cases(seed, stop, pool):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(2, 9, 3))
+    grid = GridSpec(origin=tuple(rng.uniform(-2, 0, 3)), voxel_size=0.25 if seed % 2 else (0.2, 0.25, 0.5), shape=shape)
+    occ = rng.random(shape) < (0.0 if seed == 3 else 0.1)
+    o, d = edge_case_rays(grid, rng)
+    t_min = np.where(rng.random(len(o)) < 0.2, rng.uniform(0, 2, len(o)), 0.0)
+    t_max = np.inf if stop else rng.uniform(0.5, 8.0, len(o))
+    tr = traverse_rays(grid, o, d, occ, t_min=t_min, t_max=t_max, stop_at_occupied=stop, backend="numpy", chunk=pool)
+    ref_vis = np.zeros(grid.n_voxels, dtype=bool)
+    steps = 0
+    for i in range(len(o)):
+        tm = t_max if np.isscalar(t_max) else t_max[i]
+        vs, f, t = scalar_dda(grid, o[i], d[i], occ, t_min[i], tm, stop)
+        ref_vis[vs] = True
+        steps += len(vs)
+        assert tr.first_hit[i] == f, f"ray {i}"
+        assert tr.hit_t[i] == t, f"ray {i}"  # bit for bit
+    np.testing.assert_array_equal(tr.visited, ref_vis.reshape(grid.shape))
+    assert tr.n_steps == steps
+    if stop:  # first hits alone
+        fh = traverse_rays(grid, o, d, occ, t_min=t_min, mark_visited=False, backend="numpy", chunk=pool)
+        np.testing.assert_array_equal(fh.first_hit, tr.first_hit)
+        assert fh.visited is None
+
+
+@needs_torch
+@pytest.mark.parametrize("stop", [True, False])
+def test_torch_cpu_equals_numpy_on_edge_cases(stop):
+    rng = np.random.default_rng(11)
+    grid = GridSpec(origin=(-1.0, -0.5, -0.75), voxel_size=0.25, shape=(8, 5, 6))
+    occ = rng.random(grid.shape) < 0.08
+    o, d = edge_case_rays(grid, rng, n_random=400)
+    t_max = np.inf if stop else rng.uniform(0.5, 8.0, len(o))
+    a = traverse_rays(grid, o, d, occ, t_max=t_max, stop_at_occupied=stop, backend="numpy", chunk=37)
+    b = traverse_rays(grid, o, d, occ, t_max=t_max, stop_at_occupied=stop, backend="torch", device="cpu", chunk=100)
+    np.testing.assert_array_equal(a.visited, b.visited)
+    np.testing.assert_array_equal(a.first_hit, b.first_hit)
+    np.testing.assert_array_equal(a.hit_t, b.hit_t)
+    assert a.n_steps == b.n_steps
+
+
+def test_all_rays_missing_or_degenerate():
+    grid = GridSpec(origin=(0, 0, 0), voxel_size=1.0, shape=(4, 4, 4))
+    occ = np.ones(grid.shape, dtype=bool)
+    o = np.array([[10.0, 10, 10], [-1, -1, -1], [2, 2, 2], [5.0, 2, 2]])
+    d = np.array([[1.0, 0, 0], [0, 0, -1], [0, 0, 0], [1, 0, 0]])  # away, away, none, away along x
+    tr = traverse_rays(grid, o, d, occ, backend="numpy")
+    assert tr.n_steps == 0 and not tr.visited.any()
+    np.testing.assert_array_equal(tr.first_hit, -1)
+    assert np.isinf(tr.hit_t).all()
+    empty = traverse_rays(grid, np.zeros(3), np.zeros((0, 3)), occ, backend="numpy")
+    assert empty.first_hit.shape == (0,) and empty.n_steps == 0
 
 
 def test_dda_visits_in_order_and_stops_at_first_hit():

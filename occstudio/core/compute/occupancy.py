@@ -24,10 +24,12 @@ through, in order, and no other. Rules, identical in the numpy and torch paths:
 * With ``stop_at_occupied`` a ray ends in its first occupied voxel, which is visited; it
   is the ray's *first hit*, with ``hit_t`` the ``t`` at which the ray enters it.
 
-All rays step together (vectorised): each iteration advances every still-active ray by
-one voxel, and finished rays are dropped from the working arrays. numpy on the CPU and
-torch (CUDA when available, or CPU for testing) run the same float64 operations, so they
-give identical visited sets, first hits and ``hit_t``.
+Rays step together (vectorised): each iteration advances every still-active ray by one
+voxel. torch (CUDA when available, or CPU for testing) walks a whole batch and drops
+finished rays from the working arrays now and then; numpy walks a cache-sized pool of
+rays that is topped up with new ones as rays finish (:func:`_traverse_numpy`). Both set
+rays up with the same code (:func:`_ray_setup`) and run the same float64 operations, so
+they give identical visited sets, first hits and ``hit_t``.
 
 Camera visibility (:func:`camera_visibility`) casts one ray per pixel centre (optionally
 every ``stride``-th pixel) with the direction ``R · K⁻¹ · (u, v, 1)``, so ``t`` is the
@@ -52,8 +54,9 @@ Backend = Literal["auto", "numpy", "torch"]
 
 #: Rays per batch of :func:`traverse_rays` on torch (bounds the working memory, ~200 B per ray).
 DEFAULT_RAY_CHUNK = 1 << 20
-#: Rays per batch on numpy: small enough for the working arrays to stay in the CPU caches.
-NUMPY_RAY_CHUNK = 1 << 15
+#: Rays walking together on numpy (a pool topped up as rays finish): small enough for the
+#: working arrays to stay in the CPU caches.
+NUMPY_RAY_CHUNK = 1 << 14
 
 
 # ----------------------------------------------------------------------- voxelization
@@ -382,6 +385,83 @@ def _padded_codes(occupied: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _ray_setup(
+    ops: _NumpyOps | _TorchOps,
+    shape: tuple[int, int, int],
+    pstrides: tuple[int, int, int],
+    o: np.ndarray,
+    d: np.ndarray,
+    t_min: np.ndarray,
+    t_max: np.ndarray,
+) -> tuple[Any, ...] | None:
+    """DDA state of a batch of rays, in voxel units (voxel = unit cube).
+
+    Shared by the numpy and torch walks, so that both start from the same float64 values.
+
+    Returns
+    -------
+    tuple or None
+        ``None`` when no ray meets the grid, else ``(ray, flat, T, DT, SF, t_cur, t_end)``:
+        the rays (indices into the batch) that meet the box ``[0, n]^3`` within their
+        segment, the flat index (in the padded grid whose grid axis ``a`` has the flat
+        stride ``pstrides[a]``) of the voxel each starts in, per axis the lists of the
+        ``t`` of the next boundary, the ``t`` between boundaries (0 on axes the ray never
+        crosses, whose next boundary stays at +inf) and the flat-index step, the entry
+        ``t`` and the end of the segment.
+    """
+    xp = ops.xp
+    n_rays = len(o)
+    dims = shape
+    # one contiguous row per axis
+    ov = ops.asarray(np.asarray(o, dtype=np.float64).T, "float64")
+    dv = ops.asarray(np.asarray(d, dtype=np.float64).T, "float64")
+    t_lo = ops.asarray(t_min, "float64")
+    t_hi = ops.asarray(t_max, "float64")
+
+    # slab test: where does each ray meet the box [0, n]^3 ?
+    t_in = t_lo
+    ok = ops.full(n_rays, True, "bool")
+    t_out = t_hi
+    for a in range(3):
+        oa, da = ov[a], dv[a]
+        zero = da == 0
+        t0 = ops.divide(-oa, da)
+        t1 = ops.divide(dims[a] - oa, da)
+        near = xp.where(zero, -np.inf, xp.minimum(t0, t1))
+        far = xp.where(zero, np.inf, xp.maximum(t0, t1))
+        ok = ok & ~(zero & ((oa < 0) | (oa >= dims[a])))
+        t_in = xp.maximum(t_in, near)
+        t_out = xp.minimum(t_out, far)
+    ok = ok & (t_in < t_out) & ~((dv[0] == 0) & (dv[1] == 0) & (dv[2] == 0))
+
+    ray = ops.nonzero(ok)
+    n = int(ray.shape[0])
+    if n == 0:
+        return None
+    ov = ov[:, ray]
+    dv = dv[:, ray]
+    t_cur = t_in[ray].clone() if ops.name == "torch" else t_in[ray]
+    t_end = t_hi[ray]
+
+    # starting voxel: on a boundary, the voxel on the side the ray moves towards
+    P = ov + t_cur[None, :] * dv
+    neg = dv < 0
+    start = xp.where(neg, xp.ceil(P) - 1, xp.floor(P))
+    for a in range(3):
+        start[a] = ops.clip(start[a], 0, dims[a] - 1)
+    pos = dv > 0
+    zero = dv == 0
+    bound = xp.where(pos, start + 1, start)
+    flat = ops.to((start[0] + 1) * pstrides[0] + (start[1] + 1) * pstrides[1] + (start[2] + 1) * pstrides[2], "int64")
+    T, DT, SF = [], [], []
+    for a in range(3):
+        z = zero[a]
+        T.append(xp.where(z, np.inf, ops.divide(bound[a] - ov[a], dv[a])))
+        DT.append(xp.where(z, 0.0, xp.abs(ops.divide(ops.full(n, 1.0, "float64"), dv[a]))))
+        SF.append(xp.where(neg[a], -pstrides[a], pstrides[a]) * ops.to(~z, "int64"))
+    return ray, flat, T, DT, SF, t_cur, t_end
+
+
 def _traverse_chunk(
     ops: _NumpyOps | _TorchOps,
     shape: tuple[int, int, int],
@@ -395,68 +475,21 @@ def _traverse_chunk(
     stop_at_occupied: bool,
     progress: Progress,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Amanatides–Woo on one batch of rays, in voxel units (voxel = unit cube).
+    """Amanatides–Woo on one batch of rays, all in lockstep (the torch walk).
 
     ``codes`` and ``visited`` are flat views of the padded grid (:func:`_padded_codes`)
     whose grid axis ``a`` has the flat stride ``pstrides[a]``.
     """
-    xp = ops.xp
     n_rays = len(o)
     dims = shape
-    ov = ops.asarray(o, "float64")
-    dv = ops.asarray(d, "float64")
-    t_lo = ops.asarray(t_min, "float64")
-    t_hi = ops.asarray(t_max, "float64")
     bounded = bool(np.isfinite(t_max).any())
-
-    # slab test: where does each ray meet the box [0, n]^3 ?
-    t_in = t_lo
-    ok = ops.full(n_rays, True, "bool")
-    t_out = t_hi
-    for a in range(3):
-        oa, da = ov[:, a], dv[:, a]
-        zero = da == 0
-        t0 = ops.divide(-oa, da)
-        t1 = ops.divide(dims[a] - oa, da)
-        near = xp.where(zero, -np.inf, xp.minimum(t0, t1))
-        far = xp.where(zero, np.inf, xp.maximum(t0, t1))
-        ok = ok & ~(zero & ((oa < 0) | (oa >= dims[a])))
-        t_in = xp.maximum(t_in, near)
-        t_out = xp.minimum(t_out, far)
-    ok = ok & (t_in < t_out) & ~((dv[:, 0] == 0) & (dv[:, 1] == 0) & (dv[:, 2] == 0))
-
     first_hit = ops.full(n_rays, -1, "int64")
     hit_t = ops.full(n_rays, np.inf, "float64")
-    ray = ops.nonzero(ok)
-    n = int(ray.shape[0])
-    if n == 0:
+    state = _ray_setup(ops, shape, pstrides, o, d, t_min, t_max)
+    if state is None:
         return ops.numpy(first_hit), ops.numpy(hit_t), 0
-    ov = ov[ray]
-    dv = dv[ray]
-    t_cur = t_in[ray].clone() if ops.name == "torch" else t_in[ray]
-    t_end = t_hi[ray]
-
-    # starting voxel: on a boundary, the voxel on the side the ray moves towards
-    P = ov + t_cur[:, None] * dv
-    neg = dv < 0
-    start = xp.where(neg, xp.ceil(P) - 1, xp.floor(P))
-    for a in range(3):
-        start[:, a] = ops.clip(start[:, a], 0, dims[a] - 1)
-    pos = dv > 0
-    zero = dv == 0
-    bound = xp.where(pos, start + 1, start)
-    flat = ops.to(
-        (start[:, 0] + 1) * pstrides[0] + (start[:, 1] + 1) * pstrides[1] + (start[:, 2] + 1) * pstrides[2], "int64"
-    )
-    # per axis: t of the next boundary, t between boundaries (0 on axes the ray never
-    # crosses, whose next boundary stays at +inf), and the flat-index step
-    T, DT, SF = [], [], []
-    for a in range(3):
-        z = zero[:, a]
-        T.append(xp.where(z, np.inf, ops.divide(bound[:, a] - ov[:, a], dv[:, a])))
-        DT.append(xp.where(z, 0.0, xp.abs(ops.divide(ops.full(n, 1.0, "float64"), dv[:, a]))))
-        SF.append(xp.where(neg[:, a], -pstrides[a], pstrides[a]) * ops.to(~z, "int64"))
-    del ov, dv, P, start, bound, pos, neg, zero
+    ray, flat, T, DT, SF, t_cur, t_end = state
+    n = int(ray.shape[0])
 
     # All rays step together. A ray that ends is parked (it no longer moves and its
     # results are already recorded); parked rays are dropped from the working arrays
@@ -542,6 +575,207 @@ def _traverse_chunk(
     return ops.numpy(first_hit), ops.numpy(hit_t), n_steps
 
 
+#: Flat index where the numpy walk parks finished rays: the padded grid's corner (0, 0, 0),
+#: which no ray reaches (a ray leaves the grid through a face, one axis at a time); it is
+#: given the code "free", so a parked ray never ends again.
+_PARK = 0
+#: Rays set up at a time for the numpy walk (its temporaries stay small).
+_SETUP_BATCH = 8192
+
+
+class _RayFeed:
+    """Rays set up for the numpy walk (:func:`_ray_setup`), handed out in input order.
+
+    Rays are set up ``batch`` at a time and given out in slices; rays that miss the grid
+    are dropped there. The slices of one call are ``(ray ids, flat, T0, T1, T2, DT0, DT1,
+    DT2, SF0, SF1 - SF0, SF2 - SF0, t_cur, t_end)``, the flat steps along y and z stored
+    relative to the step along x (one multiply fewer per step).
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        pstrides: tuple[int, int, int],
+        o: np.ndarray,
+        d: np.ndarray,
+        t_min: np.ndarray,
+        t_max: np.ndarray,
+        batch: int,
+    ) -> None:
+        self.shape, self.pstrides = shape, pstrides
+        self.o, self.d, self.t_min, self.t_max = o, d, t_min, t_max
+        self.batch = max(1, int(batch))
+        self.n_rays = len(o)
+        self.fed = 0  # rays set up so far
+        self.handed = 0  # rays handed out or dropped so far
+        self._buf: tuple[np.ndarray, ...] = ()
+        self._pos = 0
+
+    def take(self, m: int) -> list[tuple[np.ndarray, ...]]:
+        """Up to ``m`` set-up rays, as a list of slices (empty when all were handed out)."""
+        out = []
+        while m > 0:
+            if not self._buf or self._pos >= len(self._buf[0]):
+                if self.fed >= self.n_rays:
+                    break
+                lo, hi = self.fed, min(self.n_rays, self.fed + self.batch)
+                self.fed = hi
+                state = _ray_setup(_NumpyOps(), self.shape, self.pstrides, self.o[lo:hi], self.d[lo:hi],
+                                   self.t_min[lo:hi], self.t_max[lo:hi])
+                self.handed += hi - lo
+                if state is None:
+                    self._buf = ()
+                    continue
+                ray, flat, t, dt, sf, t_cur, t_end = state
+                self.handed -= len(ray)
+                self._buf = (ray + lo, flat, *t, *dt, sf[0], sf[1] - sf[0], sf[2] - sf[0], t_cur, t_end)
+                self._pos = 0
+            k = min(m, len(self._buf[0]) - self._pos)
+            out.append(tuple(a[self._pos : self._pos + k] for a in self._buf))
+            self._pos += k
+            self.handed += k
+            m -= k
+        return out
+
+    @property
+    def done(self) -> bool:
+        """Whether every ray was handed out."""
+        return self.handed >= self.n_rays
+
+
+def _traverse_numpy(
+    shape: tuple[int, int, int],
+    pstrides: tuple[int, int, int],
+    codes: np.ndarray,
+    visited: np.ndarray | None,
+    o: np.ndarray,
+    d: np.ndarray,
+    t_min: np.ndarray,
+    t_max: np.ndarray,
+    stop_at_occupied: bool,
+    pool: int,
+    progress: Progress,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Amanatides–Woo on numpy: a pool of ``pool`` rays walks in lockstep, topped up.
+
+    Same rules and float64 arithmetic as :func:`_traverse_chunk` (hence the same
+    results), arranged for the CPU:
+
+    * the pool is small enough for its working arrays to stay in the CPU caches, and it
+      is refilled (in input order, so neighbouring pixels walk together and touch nearby
+      memory) whenever a quarter of it has finished, rather than every ray of a chunk
+      waiting for the longest one;
+    * a ray that ends is parked on :data:`_PARK` (a free voxel of the pad) with its next
+      boundaries at +inf, so it stops moving without any per-step "alive" mask; what it
+      found (voxel, entry ``t``, code) is recorded in bulk at the end;
+    * one step is 17 in-place array operations on preallocated buffers (two minima,
+      four comparisons to pick the axis, three masked ``t`` increments, the flat-index
+      increment) besides the code lookup and the visited mark.
+
+    ``codes`` must hold the code "free" at :data:`_PARK`. Returns the first hit (flat
+    index in the padded grid, -1 when none), its entry ``t`` and the number of voxel
+    visits.
+    """
+    n_rays = len(o)
+    first_hit = np.full(n_rays, -1, dtype=np.int64)
+    hit_t = np.full(n_rays, np.inf)
+    bounded = bool(np.isfinite(t_max).any())
+    feed = _RayFeed(shape, pstrides, o, d, t_min, t_max, _SETUP_BATCH)
+    # the pool: ray ids, flat index, T0..T2, DT0..DT2, SF0, SF1 - SF0, SF2 - SF0, t_cur, t_end
+    cols: list[np.ndarray] = [np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)]
+    cols += [np.empty(0) for _ in range(6)] + [np.empty(0, dtype=np.int64) for _ in range(3)] + [np.empty(0)] * 2
+    n = parked = live = visits = 0
+    events: list[tuple[np.ndarray, ...]] = []  # (ray, flat, t, code) of rays that ended or hit
+    step = 0
+    while True:
+        if parked * 4 >= n:
+            # drop the parked rays, top the pool up
+            if parked:
+                keep = np.flatnonzero(cols[1] != _PARK)
+                cols = [c.take(keep) for c in cols]
+                n, parked = len(keep), 0
+            parts = feed.take(pool - n)
+            if parts:
+                cols = [np.concatenate((c, *p)) for c, p in zip(cols, zip(*parts))]
+                live += len(cols[0]) - n
+                n = len(cols[0])
+            progress.update(feed.handed - live)
+            if n == 0:
+                break
+            rid, flat, T0, T1, T2, DT0, DT1, DT2, SF0, D1, D2, t_cur, t_end = cols
+            m01, t_next, prod = np.empty(n), np.empty(n), np.empty(n)
+            iprod = np.empty(n, dtype=np.int64)
+            nz, sx, sy, sz = (np.empty(n, dtype=bool) for _ in range(4))
+        # visit the current voxels
+        code = codes.take(flat)
+        if visited is not None:
+            visited[flat] = True  # parked rays mark the pad's corner: harmless
+        visits += live
+        np.not_equal(code, _FREE, out=nz)
+        if nz.any():
+            e = np.flatnonzero(nz)
+            c = code.take(e)
+            if not stop_at_occupied:
+                hits = e[c == _OCCUPIED]
+                if len(hits):  # walk on; the first of these per ray is its first hit
+                    events.append((rid.take(hits), flat.take(hits), t_cur.take(hits), c[c == _OCCUPIED]))
+                e = e[c == _OUTSIDE]
+                c = c[c == _OUTSIDE]
+            if len(e):
+                events.append((rid.take(e), flat.take(e), t_cur.take(e), c))
+                flat[e] = _PARK
+                SF0[e] = 0
+                T0[e] = T1[e] = T2[e] = np.inf
+                if bounded:
+                    t_end[e] = np.nan
+                live -= len(e)
+                parked += len(e)
+        # the nearest boundary; ties cross x, then y, then z
+        np.minimum(T0, T1, out=m01)
+        np.minimum(m01, T2, out=t_next)
+        if bounded:
+            ends = t_next >= t_end  # NaN for parked rays: never
+            if ends.any():
+                e = np.flatnonzero(ends)
+                flat[e] = _PARK
+                SF0[e] = 0
+                T0[e] = T1[e] = T2[e] = np.inf
+                t_end[e] = np.nan
+                live -= len(e)
+                parked += len(e)
+        if live == 0 and feed.done:
+            break
+        np.less(T2, m01, out=sz)
+        np.less(T1, T0, out=sy)
+        np.greater(sy, sz, out=sy)
+        np.equal(sy, sz, out=sx)  # neither y nor z
+        np.multiply(DT0, sx, out=prod)
+        T0 += prod
+        np.multiply(DT1, sy, out=prod)
+        T1 += prod
+        np.multiply(DT2, sz, out=prod)
+        T2 += prod
+        flat += SF0
+        np.multiply(D1, sy, out=iprod)
+        flat += iprod
+        np.multiply(D2, sz, out=iprod)
+        flat += iprod
+        t_cur, t_next = t_next, t_cur  # the entry t of the voxels now current
+        cols[11] = t_cur
+        step += 1
+        if step % 64 == 0:
+            progress.check()
+    if events:
+        ray, fl, tt, cc = (np.concatenate(p) for p in zip(*events))
+        visits -= int(np.count_nonzero(cc == _OUTSIDE))  # stepping out of the grid is no visit
+        hit = np.flatnonzero(cc == _OCCUPIED)
+        first = np.unique(ray[hit], return_index=True)[1]  # each ray's earliest
+        hit = hit[first]
+        first_hit[ray[hit]] = fl[hit]
+        hit_t[ray[hit]] = tt[hit]
+    return first_hit, hit_t, visits
+
+
 def traverse_rays(
     grid: GridSpec,
     origins: np.ndarray,
@@ -585,10 +819,11 @@ def traverse_rays(
         torch device for the torch backend (``"cpu"``, ``"cuda"``...; default: CUDA when
         available).
     chunk
-        Rays per batch (default: 32768 on numpy, about a million on torch).
+        On torch, rays per batch (default about a million); on numpy, rays walking together
+        in a pool topped up as they finish (default 16384).
     progress
-        Advanced per batch (in rays); cancellation is checked between batches and every
-        64 steps.
+        Advanced per batch or pool refill (in rays); cancellation is checked there and
+        every 64 steps.
 
     Returns
     -------
@@ -621,24 +856,31 @@ def traverse_rays(
     visited = ops.zeros(int(np.prod(padded)), "bool") if mark_visited else None
     if chunk is None:
         chunk = DEFAULT_RAY_CHUNK if ops.name == "torch" else NUMPY_RAY_CHUNK
+    chunk = max(1, int(chunk))
     first_hit = np.full(n, -1, dtype=np.int64)
     hit_t = np.full(n, np.inf)
     n_steps = 0
     progress.start(n, "Tracing rays")
-    for lo in range(0, n, max(1, int(chunk))):
-        hi = min(n, lo + max(1, int(chunk)))
+    if ops.name == "numpy":
+        codes[_PARK] = _FREE
+        first_hit, hit_t, n_steps = _traverse_numpy(
+            grid.shape, pstrides, codes, visited, o_vox, d_vox, t_lo, t_hi, stop_at_occupied, chunk, progress
+        )
+        progress.update(n)
+    for lo in range(0, n if ops.name == "torch" else 0, chunk):
+        hi = min(n, lo + chunk)
         fh, ht, steps = _traverse_chunk(
             ops, grid.shape, pstrides, codes, visited, o_vox[lo:hi], d_vox[lo:hi], t_lo[lo:hi], t_hi[lo:hi],
             stop_at_occupied, progress,
         )
-        hit = fh >= 0
-        if hit.any():
-            ijk = np.unravel_index(fh[hit], padded)
-            fh[hit] = np.ravel_multi_index((ijk[0] - 1, ijk[1] - 1, ijk[2] - 1), grid.shape)
         first_hit[lo:hi] = fh
         hit_t[lo:hi] = ht
         n_steps += steps
         progress.update(hi)
+    hit = first_hit >= 0
+    if hit.any():
+        ijk = np.unravel_index(first_hit[hit], padded)
+        first_hit[hit] = np.ravel_multi_index((ijk[0] - 1, ijk[1] - 1, ijk[2] - 1), grid.shape)
     vis = None
     if visited is not None:
         vis = ops.numpy(visited).reshape(padded)[1:-1, 1:-1, 1:-1]  # a view: no copy
