@@ -162,8 +162,8 @@ def _count_by_sort() -> bool:
 def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
     """:func:`confusion_matrix` of byte labels (``n <= 255``), without per-voxel gathers.
 
-    Every kept voxel becomes the 16-bit key ``gt << 8 | pred``; a masked-out voxel gets
-    the ground truth 255 (like an ignored label), so nothing is gathered voxel by voxel.
+    Every kept voxel becomes the 16-bit key ``gt << 8 | pred``; a masked-out voxel becomes
+    0xFFFF (ground truth 255, like an ignored label), so nothing is gathered voxel by voxel.
     With a sparse mask only its non-zero 8-byte words are looked at. The keys are counted
     by sorting them and finding the ``n × (n + 1)`` bin edges
     (``searchsorted``), or by one ``bincount`` over the 65536 keys (:func:`_count_by_sort`);
@@ -182,12 +182,14 @@ def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | No
                 m = words.take(live).view(np.uint8)
                 g = g.view(np.uint64).take(live).view(np.uint8)
                 p = p.view(np.uint64).take(live).view(np.uint8)
-        hi = m - np.uint8(1)  # 0 where kept, 255 where masked out
-        np.bitwise_or(hi, g, out=hi)
+        drop = m - np.uint8(1)  # 0 where kept, 255 where masked out
+        hi = drop | g
     else:
-        hi = g
+        drop, hi = None, g
     key = np.left_shift(hi, 8, dtype=np.uint16)
     np.bitwise_or(key, p, out=key)
+    if drop is not None:
+        np.bitwise_or(key, drop, out=key)  # every masked-out voxel is 0xFFFF: one long run sorts fast
     if _count_by_sort():
         key.sort()
         # per ground-truth class g: the edges g<<8 | 0..n, then (g+1)<<8
