@@ -28,6 +28,7 @@ computed from the same confusion matrix.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -159,6 +160,16 @@ def _count_by_sort() -> bool:
     return _COUNT_BY_SORT
 
 
+@functools.lru_cache(maxsize=8)
+def _key_edges(n: int) -> np.ndarray:
+    """Sorted-key bin edges of :func:`_confusion_matrix_u8`: per ground-truth class ``g``,
+    ``g << 8 | 0..n`` then ``(g + 1) << 8`` (uint16: ``n << 8 < 2**16``), read-only."""
+    edges = (np.arange(n, dtype=np.uint32)[:, None] << 8) + np.r_[np.arange(n + 1), 256].astype(np.uint32)
+    edges = edges.reshape(-1).astype(np.uint16)
+    edges.flags.writeable = False
+    return edges
+
+
 def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
     """:func:`confusion_matrix` of byte labels (``n <= 255``), without per-voxel gathers.
 
@@ -192,14 +203,12 @@ def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | No
         np.bitwise_or(key, drop, out=key)  # every masked-out voxel is 0xFFFF: one long run sorts fast
     if _count_by_sort():
         key.sort()
-        # per ground-truth class g: the edges g<<8 | 0..n, then (g+1)<<8
-        edges = (np.arange(n, dtype=np.uint32)[:, None] << 8) + np.r_[np.arange(n + 1), 256].astype(np.uint32)
-        cuts = key.searchsorted(edges.reshape(-1).astype(np.uint16)).reshape(n, n + 2)  # n << 8 < 2**16
-        counts = np.diff(cuts, axis=1)
-        hist, bad = counts[:, :n], counts[:, n]
-        if bad.any():
-            c = int(np.flatnonzero(bad)[0])
+        cuts = key.searchsorted(_key_edges(n)).reshape(n, n + 2)
+        hist = (cuts[:, 1 : n + 1] - cuts[:, :n]).astype(np.int64, copy=False)
+        if not np.array_equal(cuts[:, n], cuts[:, n + 1]):
+            c = int(np.flatnonzero(cuts[:, n + 1] - cuts[:, n])[0])
             raise ValueError(f"predicted label {int(key[cuts[c, n]]) & 0xFF} outside 0..{n - 1}")
+        return hist
     else:
         table = np.bincount(key, minlength=1 << 16).reshape(256, 256)[:n]
         hist, over = table[:, :n], table[:, n:]
