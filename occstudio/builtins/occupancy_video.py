@@ -102,8 +102,7 @@ class _Source:
         self.labelset = {"occ3d": OCC3D, "occgen": OCCGEN, "unscenes3d": UNSCENES3D}[self.format]
         self._world: tuple[list[SceneItem], Any] | None = None
         self._world_warnings: list[str] = []
-        gt_roots = [Path(dataset.root)]
-        self.gt_roots = gt_roots
+        self.gt_roots = [Path(dataset.root)]
 
     # ------------------------------------------------------------------ grids
     def grid_bounds(self) -> tuple[float, ...]:
@@ -244,20 +243,18 @@ class _Source:
             depth = 0.08 * (float(np.linalg.norm(np.ptp(centres, axis=0))) if len(centres) > 1 else 1.0) + 0.05
             items.append(SceneItem(frustum_lines([camera], depth), dict(FRUSTUM_STYLE)))
         forward_up = CV_AXES if self.format == "occgen" else EGO_AXES
-        up = pose[:3, :3] @ np.asarray(forward_up[1]) if pose is not None else "z"
-        return Scene3D(items, frame="world", bounds=bounds, up=tuple(float(v) for v in up) if pose is not None else "z",
-                       follow=pose, follow_axes=forward_up, user_camera=False)
+        up: Any = "z" if pose is None else tuple(float(v) for v in pose[:3, :3] @ np.asarray(forward_up[1]))
+        return Scene3D(items, frame="world", bounds=bounds, up=up, follow=pose, follow_axes=forward_up,
+                       user_camera=False)
 
     def world_bounds(self, samples: Sequence[Sample], warnings: list[str]) -> tuple[float, ...] | None:
         """A box holding the world cloud, the trajectory and every frame's grid placed in
         the world: a stable framing for the whole clip."""
         static, centres = self.world_items(warnings)
         boxes = [item.mesh.bounds for item in static if item.mesh.n_points]
-        corners = np.array([[x, y, z] for x in self.grid_bounds()[0:2] for y in self.grid_bounds()[2:4]
-                            for z in self.grid_bounds()[4:6]], float)
-        if self.format == "occgen" and boxes:
-            pass  # the fused cloud already spans what the camera saw
-        else:
+        g = self.grid_bounds()
+        corners = np.array([[x, y, z] for x in g[0:2] for y in g[2:4] for z in g[4:6]], float)
+        if not boxes:  # no fused cloud: frame every grid placed in the world
             for s in samples:
                 T = self.local_to_world(s)
                 if T is not None:
