@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml plugins/occstudio-semantickitti/pyproject.toml
 	@echo "Installing Python packages into $(VENV) (first run takes a few minutes)"
 	@$(PY) -m pip install -q --upgrade pip
 	@$(PY) -m pip install -q torch==2.13.0
-	@$(PY) -m pip install -q -e '.[dev,cluster]'
+	@$(PY) -m pip install -q -e '.[dev,cluster,fast]'
 	@$(PY) -m pip install -q -e plugins/occstudio-semantickitti
 	@touch $@
 

@@ -50,7 +50,7 @@ from occstudio.core.errors import DataError
 from occstudio.core.geometry import Camera, GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
 
-Backend = Literal["auto", "numpy", "torch"]
+Backend = Literal["auto", "numpy", "numba", "torch"]
 
 #: Rays per batch of :func:`traverse_rays` on torch (bounds the working memory, ~200 B per ray).
 DEFAULT_RAY_CHUNK = 1 << 20
@@ -329,9 +329,9 @@ class _TorchOps:
 
 
 def _resolve_backend(backend: str, device: str | None) -> _NumpyOps | _TorchOps:
-    if backend not in ("auto", "numpy", "torch"):
-        raise ValueError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
-    if backend == "numpy":
+    if backend not in ("auto", "numpy", "numba", "torch"):
+        raise ValueError(f"backend must be 'auto', 'numpy', 'numba' or 'torch', got {backend!r}")
+    if backend in ("numpy", "numba"):
         return _NumpyOps()
     if backend == "auto":
         if device is None:
@@ -373,6 +373,8 @@ class Traversal:
 
 
 _FREE, _OCCUPIED, _OUTSIDE = 0, 1, 2
+#: Rays set up and walked at a time by the compiled walk.
+_JIT_BATCH = 1 << 20
 
 
 def _padded_codes(occupied: np.ndarray) -> np.ndarray:
@@ -814,7 +816,9 @@ def traverse_rays(
     mark_visited
         Build the ``visited`` grid (skip it when only first hits are needed).
     backend
-        ``"numpy"``, ``"torch"`` or ``"auto"`` (torch on CUDA when available, else numpy).
+        ``"numpy"``, ``"numba"`` (the walk compiled, :mod:`occstudio.core.compute.dda_jit`;
+        needs the ``occstudio[fast]`` extra), ``"torch"`` or ``"auto"`` (torch on CUDA
+        when available, else numba when installed, else numpy). All give the same results.
     device
         torch device for the torch backend (``"cpu"``, ``"cuda"``...; default: CUDA when
         available).
@@ -861,7 +865,21 @@ def traverse_rays(
     hit_t = np.full(n, np.inf)
     n_steps = 0
     progress.start(n, "Tracing rays")
-    if ops.name == "numpy":
+    from occstudio.core.compute import dda_jit
+
+    jit = ops.name == "numpy" and (backend == "numba" or (backend == "auto" and dda_jit.available()))
+    if jit and not dda_jit.available():
+        raise RuntimeError("the numba backend was requested but numba is not installed (pip install occstudio[fast])")
+    if jit:
+        for lo in range(0, n, _JIT_BATCH):
+            hi = min(n, lo + _JIT_BATCH)
+            setup = _ray_setup(ops, grid.shape, pstrides, o_vox[lo:hi], d_vox[lo:hi], t_lo[lo:hi], t_hi[lo:hi])
+            if setup is not None:
+                first_hit[lo:hi], hit_t[lo:hi], steps = dda_jit.traverse(setup, codes, visited, hi - lo,
+                                                                         stop_at_occupied)
+                n_steps += steps
+            progress.update(hi)
+    elif ops.name == "numpy":
         codes[_PARK] = _FREE
         first_hit, hit_t, n_steps = _traverse_numpy(
             grid.shape, pstrides, codes, visited, o_vox, d_vox, t_lo, t_hi, stop_at_occupied, chunk, progress
