@@ -32,6 +32,9 @@ def available() -> bool:
 def _kernel() -> Any:
     import numba
 
+    # OpenMP or numba's own work queue before TBB: an old system TBB only earns a warning
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+
     @numba.njit(parallel=True, cache=True, nogil=True)
     def walk(codes, visited, mark, flat, T0, T1, T2, DT0, DT1, DT2, S0, S1, S2, t_cur, t_end,
              stop_at_occupied, first_hit, hit_t):  # pragma: no cover (compiled)
