@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from occstudio.builtins.evaluation import jsonable
+from occstudio.core.compute.occupancy import BACKENDS
 from occstudio.core.errors import DataError, MissingFileError
 from occstudio.core.geometry import Camera, GridSpec
 from occstudio.core.jobs import Progress, TqdmProgress, ensure_progress
@@ -108,8 +109,8 @@ def add_compute_parsers(
     p.add_argument("--depth-scale", type=_positive_float, default=10000.0, help="16-bit depth PNG units per metre")
     p.add_argument("--max-depth", type=_positive_float, default=None, help="keep depths up to this (metres)")
     p.add_argument("--stride", type=_positive_int, default=1, help="pixel stride of back-projection and visibility rays")
-    p.add_argument("--backend", choices=("auto", "numpy", "torch"), default="auto",
-                   help="voxel traversal backend (auto: torch on CUDA when available)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="voxel traversal backend (auto: torch on CUDA, else numba when installed, else numpy)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(compute_handler=run_occupancy)
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from occstudio.builtins.occupancy_view import colorize_depth
+from occstudio.core.compute.occupancy import BACKENDS
 from occstudio.core.dataset import Dataset
 from occstudio.core.errors import DataError
 from occstudio.core.geometry import Camera, GridSpec
@@ -437,6 +438,8 @@ def rendered_depth_layer(
 
 _SOURCE = ParamSpec("source", "path", "", help="trajectory folder or condition.npz (empty: the open dataset)")
 _FRAME = ParamSpec("frame", "int", -1, minimum=-1, help="frame number; -1: the current sample's frame")
+_BACKEND = ParamSpec("backend", "choice", "auto", choices=BACKENDS,
+                     help="voxel traversal (auto: torch on CUDA, else numba when installed, else numpy)")
 
 LAYER_COMPUTATIONS: tuple[LayerComputation, ...] = (
     LayerComputation(
@@ -469,7 +472,7 @@ LAYER_COMPUTATIONS: tuple[LayerComputation, ...] = (
             ParamSpec("stride", "int", 4, minimum=1, maximum=64, help="a ray every K-th pixel"),
             ParamSpec("max_depth", "float", 0.0, minimum=0.0, help="stop rays at this depth (0: no limit)"),
             _FRAME,
-            ParamSpec("backend", "choice", "auto", choices=("auto", "numpy", "torch"), help="traversal backend"),
+            _BACKEND,
             _SOURCE,
         ),
     ),
@@ -481,7 +484,7 @@ LAYER_COMPUTATIONS: tuple[LayerComputation, ...] = (
             ParamSpec("stride", "int", 2, minimum=1, maximum=64, help="a ray every K-th pixel"),
             ParamSpec("max_depth", "float", 0.0, minimum=0.0, help="ignore hits beyond this depth (0: no limit)"),
             _FRAME,
-            ParamSpec("backend", "choice", "auto", choices=("auto", "numpy", "torch"), help="traversal backend"),
+            _BACKEND,
             _SOURCE,
         ),
     ),

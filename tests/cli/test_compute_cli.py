@@ -328,3 +328,17 @@ def test_occstudio_command_line_end_to_end(tmp_path):
                            "--pred", str(pred_root), "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert {"miou", "iou", "geometric_iou", "n_samples"} <= set(json.loads(proc.stdout))
+
+
+def test_occupancy_visibility_is_the_same_with_every_cpu_backend(tmp_path, capsys):
+    from occstudio.core.compute import dda_jit
+
+    cond = make_room_condition(tmp_path / "in")
+    masks = {}
+    for backend in ("numpy", "numba") if dda_jit.available() else ("numpy",):
+        out = run(capsys, "occupancy", str(cond), "--out", str(tmp_path / backend), "--visibility",
+                  "--backend", backend, "--json")
+        masks[backend] = (out["n_visible"], read_labels_npz(tmp_path / backend / "labels.npz")["mask_camera"])
+    if "numba" in masks:
+        assert masks["numba"][0] == masks["numpy"][0] > 0
+        np.testing.assert_array_equal(masks["numba"][1], masks["numpy"][1])

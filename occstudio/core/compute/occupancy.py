@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -51,6 +51,8 @@ from occstudio.core.geometry import Camera, GridSpec
 from occstudio.core.jobs import Progress, ensure_progress
 
 Backend = Literal["auto", "numpy", "numba", "torch"]
+#: The traversal backends, for option lists (CLI, GUI forms).
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 #: Rays per batch of :func:`traverse_rays` on torch (bounds the working memory, ~200 B per ray).
 DEFAULT_RAY_CHUNK = 1 << 20
