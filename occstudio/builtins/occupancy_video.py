@@ -101,6 +101,7 @@ class _Source:
         }[self.format]()
         self.labelset = {"occ3d": OCC3D, "occgen": OCCGEN, "unscenes3d": UNSCENES3D}[self.format]
         self._world: tuple[list[SceneItem], Any] | None = None
+        self._posed_ids: dict[str, int] = {}  # sample id -> index on the trajectory
         self._world_warnings: list[str] = []
         self.gt_roots = [Path(dataset.root)]
 
@@ -215,8 +216,9 @@ class _Source:
                     items.append(SceneItem(poly, None))
                 except (OccStudioError, ValueError) as exc:
                     self._world_warnings.append(f"world cloud: {exc}")
-            centres = [p[:3, 3] for s in self.dataset.samples if (p := self.sensor_pose(s)) is not None]
-            self._world = (items, np.array(centres, float).reshape(-1, 3))
+            posed = [(s.id, p[:3, 3]) for s in self.dataset.samples if (p := self.sensor_pose(s)) is not None]
+            self._posed_ids = {sid: i for i, (sid, _) in enumerate(posed)}
+            self._world = (items, np.array([c for _, c in posed], float).reshape(-1, 3))
             progress_warnings.extend(self._world_warnings)  # once per export
         return self._world
 
@@ -232,8 +234,7 @@ class _Source:
             placed = occupancy.transform(to_world, inplace=False)
             items.append(SceneItem(placed, None))
         if len(centres) > 1:
-            order = [s.id for s in self.dataset.samples if self.sensor_pose(s) is not None]
-            current = order.index(sample.id) if sample.id in order else None
+            current = self._posed_ids.get(sample.id)
             items.append(SceneItem(trajectory_line(centres, current), dict(TRAJECTORY_STYLE)))
         pose = self.sensor_pose(sample)
         if self.format == "occgen" and pose is not None and (K := sample.meta.get("intrinsic")) is not None:
