@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
+from occstudio.core.compute import confusion_jit
 from occstudio.core.compute import occupancy_metrics as metrics_module
 from occstudio.core.compute.occupancy_metrics import (
     OccupancyMetricAccumulator,
@@ -167,10 +168,16 @@ def slow_confusion(gt, pred, mask, n):
     return out
 
 
-@pytest.fixture(params=["sort", "bincount"])
+@pytest.fixture(params=["sort", "bincount", "compiled"])
 def counting(request, monkeypatch):
-    """Run a test with each of the two ways the byte fast path counts its keys."""
-    monkeypatch.setattr(metrics_module, "_COUNT_BY_SORT", request.param == "sort")
+    """Run a test with each way byte labels are counted: the numpy fast path sorting or
+    bincounting its keys, and the numba kernel (masked frames, when numba is installed)."""
+    if request.param == "compiled":
+        if not confusion_jit.available():
+            pytest.skip("numba not installed (the occstudio[fast] extra)")
+    else:
+        monkeypatch.setattr(confusion_jit, "available", lambda: False)
+        monkeypatch.setattr(metrics_module, "_COUNT_BY_SORT", request.param == "sort")
     return request.param
 
 
@@ -236,6 +243,56 @@ def test_byte_fast_path_bad_predictions(counting):
     # bool labels are bytes too
     hist = confusion_matrix(np.array([True, False, True]), np.array([True, True, False]), n_classes=2)
     np.testing.assert_array_equal(hist, [[0, 1], [1, 1]])
+
+
+needs_numba = pytest.mark.skipif(not confusion_jit.available(), reason="numba not installed (the occstudio[fast] extra)")
+
+
+@needs_numba
+@pytest.mark.parametrize("n_chunks", [1, 2, 3])
+def test_compiled_table_counts_every_kept_voxel_once(n_chunks):
+    rng = np.random.default_rng(n_chunks)
+    size = 8 * 30_000
+    gt = rng.integers(0, 32, size).astype(np.uint8)
+    pred = rng.integers(0, 32, size).astype(np.uint8)
+    gt[: size // 2] = 17  # long runs of one pair
+    pred[: size // 2] = 17
+    mask = np.zeros(size, np.uint8)
+    # words with every count of kept bytes, 0..8 (more than four takes the loop)
+    for kept in range(9):
+        words = np.arange(kept, size // 8, 9)
+        for j in rng.permutation(8)[:kept]:
+            mask[words * 8 + j] = 1
+    table = confusion_jit.confusion_table(gt, pred, mask, n_chunks=n_chunks)
+    ref = np.zeros((32, 32), np.int64)
+    np.add.at(ref, (gt[mask == 1], pred[mask == 1]), 1)
+    np.testing.assert_array_equal(table, ref)
+    # mask bytes other than 0 / 1 keep their voxels as well
+    np.testing.assert_array_equal(confusion_jit.confusion_table(gt, pred, mask * np.uint8(7), n_chunks=n_chunks), ref)
+    # a kept label of 32 or more: left to the general path
+    gt[np.flatnonzero(mask)[5]] = 255
+    assert confusion_jit.confusion_table(gt, pred, mask, n_chunks=n_chunks) is None
+
+
+@needs_numba
+def test_compiled_path_falls_back_and_checks_like_numpy():
+    rng = np.random.default_rng(7)
+    gt = rng.integers(0, 18, (40, 40, 16)).astype(np.uint8)
+    pred = rng.integers(0, 18, gt.shape).astype(np.uint8)
+    mask = rng.random(gt.shape) < 0.1
+    gt[rng.random(gt.shape) < 0.05] = 255  # ignored ground truth: counted by the numpy path
+    np.testing.assert_array_equal(confusion_matrix(gt, pred, mask), slow_confusion(gt, pred, mask, 18))
+    gt[gt == 255] = 20  # 18..31: skipped rows inside the kernel
+    np.testing.assert_array_equal(confusion_matrix(gt, pred, mask), slow_confusion(gt, pred, mask, 18))
+    bad = np.flatnonzero(mask.reshape(-1) & (gt.reshape(-1) < 18))[3]
+    pred.reshape(-1)[bad] = 25
+    with pytest.raises(ValueError, match="predicted label 25 outside 0..17"):
+        confusion_matrix(gt, pred, mask)
+    # more than 32 classes, or a length not a multiple of 8: the numpy path
+    np.testing.assert_array_equal(confusion_matrix(gt, pred, mask, 40), slow_confusion(gt, pred, mask, 40))
+    odd = (slice(0, 39), slice(None), slice(0, 15))
+    pred.reshape(-1)[bad] = 1
+    np.testing.assert_array_equal(confusion_matrix(gt[odd], pred[odd], mask[odd]), slow_confusion(gt[odd], pred[odd], mask[odd], 18))
 
 
 def test_metrics_equal_the_reference_formulas_bit_for_bit():

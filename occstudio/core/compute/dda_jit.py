@@ -17,23 +17,12 @@ from typing import Any
 
 import numpy as np
 
-
-@cache
-def available() -> bool:
-    """Whether numba can be imported."""
-    try:
-        import numba  # noqa: F401
-    except Exception:  # not installed, or broken against this numpy
-        return False
-    return True
+from occstudio.core.compute.numba_support import available, numba_module
 
 
 @cache
 def _kernel() -> Any:
-    import numba
-
-    # OpenMP or numba's own work queue before TBB: an old system TBB only earns a warning
-    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+    numba = numba_module()
 
     @numba.njit(parallel=True, cache=True, nogil=True)
     def walk(codes, visited, mark, flat, T0, T1, T2, DT0, DT1, DT2, S0, S1, S2, t_cur, t_end,

@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from occstudio.core.compute import confusion_jit
 from occstudio.core.jobs import Progress, ensure_progress
 from occstudio.core.labels import OCC3D_CLASS_NAMES
 
@@ -82,8 +83,9 @@ def confusion_matrix(
     Notes
     -----
     uint8 (or bool) labels with ``n <= 255``, the Occ3D case, take a fast path
-    (:func:`_confusion_matrix_u8`); other integer types go through ``bincount``. Both
-    count exactly the same voxels.
+    (:func:`_confusion_matrix_u8`); with a mask, ``n <= 32`` and numba installed
+    (``occstudio[fast]``), a compiled one (:mod:`~occstudio.core.compute.confusion_jit`);
+    other integer types go through ``bincount``. All count exactly the same voxels.
     """
     gt = np.asarray(gt)
     pred = np.asarray(pred)
@@ -97,6 +99,10 @@ def confusion_matrix(
         if mask.shape != gt.shape:
             raise ValueError(f"mask {mask.shape} and labels {gt.shape} differ in shape")
     if 1 <= n_classes <= 255 and gt.dtype in _BYTE_DTYPES and pred.dtype in _BYTE_DTYPES:
+        if mask is not None and n_classes <= confusion_jit.LABEL_LIMIT and confusion_jit.available():
+            hist = _confusion_matrix_jit(gt, pred, mask, n_classes)
+            if hist is not None:
+                return hist
         return _confusion_matrix_u8(gt, pred, mask, n_classes)
     if mask is not None:
         keep = np.flatnonzero(mask)  # gather by index: faster than boolean indexing twice
@@ -215,6 +221,25 @@ def _confusion_matrix_u8(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray | No
         if over.any():
             raise ValueError(f"predicted label {n + int(np.flatnonzero(over.any(axis=0))[0])} outside 0..{n - 1}")
     return np.ascontiguousarray(hist, dtype=np.int64)
+
+
+def _confusion_matrix_jit(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray | None:
+    """:func:`confusion_matrix` of byte labels under a mask by the compiled kernel;
+    ``None`` when it cannot count this frame (a length not a multiple of 8, or a kept
+    voxel with a label of 32 or more), for the general path to count."""
+    g = np.ascontiguousarray(gt).reshape(-1).view(np.uint8)
+    if g.size % 8:
+        return None
+    p = np.ascontiguousarray(pred).reshape(-1).view(np.uint8)
+    m = np.ascontiguousarray(mask).reshape(-1)
+    m = m.view(np.uint8) if m.dtype in _BYTE_DTYPES else (m != 0).view(np.uint8)
+    table = confusion_jit.confusion_table(g, p, m)
+    if table is None:
+        return None
+    over = table[:n, n:]  # a valid ground truth with a prediction >= n
+    if over.any():
+        raise ValueError(f"predicted label {n + int(np.flatnonzero(over.any(axis=0))[0])} outside 0..{n - 1}")
+    return np.ascontiguousarray(table[:n, :n])
 
 
 def per_class_iou(hist: np.ndarray) -> np.ndarray:

@@ -1,0 +1,39 @@
+"""Access to numba, the optional extra ``occstudio[fast]`` behind the compiled kernels
+(:mod:`~occstudio.core.compute.dda_jit`, :mod:`~occstudio.core.compute.confusion_jit`).
+
+numba is imported on first use only, so the core and the GUI start without it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import ModuleType
+
+
+@cache
+def available() -> bool:
+    """Whether numba can be imported."""
+    try:
+        import numba  # noqa: F401
+    except Exception:  # not installed, or broken against this numpy
+        return False
+    return True
+
+
+@cache
+def numba_module() -> ModuleType:
+    """The numba module, set to prefer OpenMP or its own work queue to TBB (an old system
+    TBB only earns a warning on stderr).
+
+    Raises
+    ------
+    ImportError
+        numba is not installed.
+    """
+    import numba
+
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+    return numba
+
+
+__all__ = ["available", "numba_module"]
