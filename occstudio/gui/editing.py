@@ -92,6 +92,7 @@ from occstudio.io.mask_store import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from occstudio.gui.main_window import MainWindow
+    from occstudio.gui.panes.prior_gallery import PriorGallery
 
 #: Environment variable: the autosave delay in milliseconds (tests use a short one).
 AUTOSAVE_ENV = "OCCSTUDIO_AUTOSAVE_MS"
@@ -1217,6 +1218,7 @@ def install_editing(window: MainWindow) -> EditingController:
     state = app_settings.app_settings().value("window/state")
     if state is not None:
         window.restoreState(state)  # place the new docks and toolbar as the user left them
+    _hide_priors_dock_without_priors(window, docks["priors"], gallery)
 
     def refresh_ui() -> None:
         a["undo"].setEnabled(editing.can_undo())
@@ -1250,6 +1252,26 @@ def install_editing(window: MainWindow) -> EditingController:
     window.prior_gallery = gallery
     window.review_panel = review
     return editing
+
+
+def _hide_priors_dock_without_priors(window: MainWindow, dock: QDockWidget, gallery: PriorGallery) -> None:
+    """Hide the Priors dock while a dataset without prior folders is open, and bring it
+    back (as the user last left it) when one with priors is opened. View > Priors still
+    shows it at any time."""
+    settings = app_settings.app_settings()
+    key = "window/priors_dock_auto_hidden"  # survives the restart: the saved layout has it hidden
+
+    def on_dataset_opened(_dataset: object) -> None:
+        auto_hidden = settings.value(key, False, type=bool)
+        if gallery.supported():
+            if auto_hidden:
+                dock.show()
+            settings.setValue(key, False)
+        elif dock.isVisible():
+            dock.hide()
+            settings.setValue(key, True)
+
+    window.controller.dataset_opened.connect(on_dataset_opened)  # after the gallery's own slot
 
 
 def _toggle_layer(editing: EditingController) -> None:

@@ -267,7 +267,8 @@ class MainWindow(QMainWindow):
     _pane_mode: str | None = None  # set on the first sample shown
 
     def _fit_panes_to_content(self, content: dict[str, Any]) -> None:
-        """Give most of the room to the 3D view or to the 2D panes when only one has content."""
+        """Give most of the room to the 3D view or to the 2D panes when only one has content
+        (the 2D column is hidden while it has nothing to show)."""
         has_2d = any(content.get(k) is not None for k in ("image", "obs_object_image")) or bool(
             content.get("prior_images") or content.get("gt_images"))
         has_3d = content.get("gt_poly") is not None or content.get("prediction_poly") is not None
@@ -275,8 +276,11 @@ class MainWindow(QMainWindow):
         if mode == self._pane_mode:
             return
         self._pane_mode = mode
+        self.sample_view.left_splitter.setVisible(mode != "3d")  # 3D only: the empty 2D column goes
+        if mode == "3d":
+            return
         total = sum(self.sample_view.splitter.sizes())
-        share = {"both": 0.6, "2d": 0.8, "3d": 0.2}[mode]
+        share = {"both": 0.6, "2d": 0.8}[mode]
         self.sample_view.splitter.setSizes([int(total * share), total - int(total * share)])
 
     def _apply_hidden_classes(self, hidden: set, render: bool = True, content: dict | None = None) -> None:

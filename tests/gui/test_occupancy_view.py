@@ -136,3 +136,30 @@ def test_occ3d_scene_plays_on_the_timeline(qtbot, main_window, tmp_path):
     w.timeline.frame_changed.emit(1)
     wait_content(qtbot, w, second)
     assert w.browser.current_id() == second
+
+
+def test_occupancy_dataset_hides_the_empty_2d_column_and_the_priors_dock(qtbot, main_window, tmp_path):
+    from tests.factories import make_extremeocc_dataset
+
+    w = main_window
+    priors = w.docks["priors"]
+    assert priors.isVisible()
+    w.open_path(write_occ3d(tmp_path / "occ"))
+    wait_content(qtbot, w)
+    # nothing 2D to show: the 3D view takes the room, and no Priors dock for a format without priors
+    assert not w.sample_view.left_splitter.isVisible()
+    assert not priors.isVisible()
+    # an ExtremeOcc-3D dataset brings both back
+    w.open_path(make_extremeocc_dataset(tmp_path / "eo"))
+    qtbot.waitUntil(lambda: w.controller.content is not None and w.controller.content.get("image") is not None
+                    and not w.jobs.running(), timeout=30000)
+    assert w.sample_view.left_splitter.isVisible()
+    assert priors.isVisible()
+    # a dock the user closed stays closed
+    priors.hide()
+    w.open_path(write_occ3d(tmp_path / "occ2"))
+    wait_content(qtbot, w)
+    w.open_path(make_extremeocc_dataset(tmp_path / "eo2"))
+    qtbot.waitUntil(lambda: w.controller.document.dataset.format == "extremeocc" and not w.jobs.running(),
+                    timeout=30000)
+    assert not priors.isVisible()
