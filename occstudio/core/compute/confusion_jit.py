@@ -3,10 +3,11 @@
 
 Occ3D's camera mask keeps about 7 % of the 640,000 voxels of a frame, scattered so that
 one 8-byte word in five holds a kept voxel, with 2 to 3 kept voxels in it. The kernel
-reads the mask 8 voxels at a time and skips empty words; in a live word it turns the
-kept bytes into an 8-bit pattern (one multiplication) whose byte positions come from a
-256-entry table, so the usual case of up to four kept voxels is counted with no
-data-dependent branch. Each count goes to one of four sub-tables in turn, which keeps
+reads the mask 8 voxels at a time: for 64 words at once it builds one bit per word
+that holds a kept voxel (a vectorised loop) and walks those bits, so empty words cost no
+mispredicted branch. In a live word it turns the kept bytes into an 8-bit pattern (one
+multiplication) whose byte positions come from a 256-entry table, so the usual case of
+up to four kept voxels is counted with no data-dependent branch. Each count goes to one of four sub-tables in turn, which keeps
 runs of the same pair (free space predicted free) from waiting on each other, and the
 words are split among the CPU cores, one set of sub-tables each.
 
@@ -49,54 +50,9 @@ def _pattern_tables() -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def _kernel() -> Any:
-    numba = numba_module()
-    u64 = numba.uint64
-    i64 = numba.int64
+    from occstudio.core.compute import _confusion_kernels
 
-    @numba.njit(parallel=True, cache=True, nogil=True, boundscheck=False)
-    def count(gw, pw, mw, shifts, counts, n_chunks):  # pragma: no cover (compiled)
-        nw = mw.size
-        chunk = (nw + n_chunks - 1) // n_chunks
-        tables = np.zeros((n_chunks, 4 * 2048), dtype=np.int32)
-        flags = np.zeros((n_chunks, 2), dtype=np.uint64)
-        for c in numba.prange(n_chunks):
-            table = tables[c]
-            odd = u64(0)  # mask bits other than the lowest of a byte
-            high = u64(0)  # label bits >= 32 of kept voxels
-            for w in range(c * chunk, min(nw, (c + 1) * chunk)):
-                bits = mw[w]
-                if bits != u64(0):
-                    gg = gw[w]
-                    pp = pw[w]
-                    odd |= bits & u64(0xFEFEFEFEFEFEFEFE)
-                    high |= (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
-                    pattern = i64((bits * u64(0x8040201008040201)) >> u64(56))
-                    for q in range(4):  # up to four kept bytes, no branch
-                        sh = shifts[pattern, q]
-                        used = sh != u64(64)
-                        sh &= u64(56)
-                        key = i64((((gg >> sh) & u64(31)) << u64(5)) | ((pp >> sh) & u64(31)))
-                        table[(i64(q) << i64(11)) | (key if used else i64(1024))] += 1
-                    for q in range(4, counts[pattern]):
-                        sh = shifts[pattern, q]
-                        key = i64((((gg >> sh) & u64(31)) << u64(5)) | ((pp >> sh) & u64(31)))
-                        table[(i64(q & 3) << i64(11)) | key] += 1
-            flags[c, 0] = odd
-            flags[c, 1] = high
-        summed = np.zeros((32, 32), dtype=np.int64)
-        for c in range(n_chunks):
-            for s in range(4):
-                for g in range(32):
-                    for p in range(32):
-                        summed[g, p] += tables[c, (s << 11) | (g << 5) | p]
-        odd = u64(0)
-        high = u64(0)
-        for c in range(n_chunks):
-            odd |= flags[c, 0]
-            high |= flags[c, 1]
-        return summed, odd != u64(0), high != u64(0)
-
-    return count
+    return _confusion_kernels.count
 
 
 def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks: int | None = None) -> np.ndarray | None:
@@ -110,7 +66,7 @@ def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks
         Flat, C-contiguous uint8 or bool mask of that length (non-zero = keep).
     n_chunks
         Number of parts the words are split into, one per thread (default: the number of
-        numba threads, at most one part per 8192 words).
+        numba threads, at most one part per 16384 words).
 
     Returns
     -------
@@ -122,7 +78,7 @@ def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks
         raise ValueError("gt, pred and mask must be flat arrays of one length, a multiple of 8")
     mw = mask.view(np.uint64)
     if n_chunks is None:
-        n_chunks = min(numba_module().get_num_threads(), mw.size // 8192)
+        n_chunks = min(numba_module().get_num_threads(), mw.size // 16384)
     n_chunks = max(1, n_chunks)
     table, odd_mask, high_label = _kernel()(gt.view(np.uint64), pred.view(np.uint64), mw, *_pattern_tables(), n_chunks)
     if odd_mask:  # mask bytes other than 0 / 1: count again with a 0 / 1 mask

@@ -1,0 +1,103 @@
+"""The compiled kernels of :mod:`occstudio.core.compute.confusion_jit`.
+
+This module imports numba when it is imported, so only
+:func:`occstudio.core.compute.confusion_jit._kernel` imports it, on first use. The
+kernels are module-level functions so that numba's on-disk cache (``cache=True``) finds
+them again in the next process instead of compiling them anew (several seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from occstudio.core.compute.numba_support import numba_module
+
+numba = numba_module()
+u64 = numba.uint64
+
+# Indices are unsigned throughout: with signed ones numba adds a negative-index
+# wrap-around to every access, which keeps LLVM from vectorising the live-word scan
+# (measured: about 1.7x slower).
+
+@numba.njit(inline="always")
+def count_word(gg, pp, bits, shifts, counts, table):  # pragma: no cover (compiled)
+    """Count the kept bytes of one word (``bits``: its 0 / 1 mask bytes)."""
+    pattern = (bits * u64(0x8040201008040201)) >> u64(56)
+    for q in range(u64(4)):  # up to four kept bytes, no branch: unused slots count in a dump row
+        sh = shifts[pattern, q]
+        used = sh != u64(64)
+        sh &= u64(56)
+        key = (((gg >> sh) & u64(31)) << u64(5)) | ((pp >> sh) & u64(31))
+        table[(q << u64(11)) | (key if used else u64(1024))] += 1
+    for q in range(u64(4), u64(counts[pattern])):
+        sh = shifts[pattern, q]
+        key = (((gg >> sh) & u64(31)) << u64(5)) | ((pp >> sh) & u64(31))
+        table[((q & u64(3)) << u64(11)) | key] += 1
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def count_range(gw, pw, mw, g0, g1, shifts, counts, table):  # pragma: no cover (compiled)
+    """Count the words of the groups of 64 ``g0..g1-1`` (all full); returns the
+    odd-mask and high-label bits seen."""
+    odd = u64(0)  # mask bits other than the lowest of a byte
+    high = u64(0)  # label bits >= 32 of kept voxels
+    for group in range(u64(g0), u64(g1)):
+        base = group * u64(64)
+        live = u64(0)
+        for j in range(u64(64)):  # vectorised: which of the 64 words hold a kept voxel
+            live |= u64(mw[base + j] != u64(0)) << j
+        while live != u64(0):  # one well-predicted loop per 64 words, not a branch per word
+            w = base + trailing_zeros(live)
+            live &= live - u64(1)
+            bits = mw[w]
+            gg = gw[w]
+            pp = pw[w]
+            odd |= bits & u64(0xFEFEFEFEFEFEFEFE)
+            high |= (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
+            count_word(gg, pp, bits, shifts, counts, table)
+    return odd, high
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def count_tail(gw, pw, mw, w0, shifts, counts, table):  # pragma: no cover (compiled)
+    """Count the words ``w0..`` after the last full group of 64."""
+    odd = u64(0)
+    high = u64(0)
+    for w in range(u64(w0), u64(mw.size)):
+        bits = mw[w]
+        if bits != u64(0):
+            gg = gw[w]
+            pp = pw[w]
+            odd |= bits & u64(0xFEFEFEFEFEFEFEFE)
+            high |= (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
+            count_word(gg, pp, bits, shifts, counts, table)
+    return odd, high
+
+@numba.njit(parallel=True, cache=True, nogil=True, boundscheck=False)
+def count(gw, pw, mw, shifts, counts, n_chunks):  # pragma: no cover (compiled)
+    n_groups = mw.size // 64
+    per_chunk = (n_groups + n_chunks - 1) // n_chunks
+    tables = np.zeros((n_chunks, 4 * 2048), dtype=np.int32)
+    flags = np.zeros((n_chunks, 2), dtype=np.uint64)
+    for c in numba.prange(n_chunks):
+        odd, high = count_range(gw, pw, mw, c * per_chunk, min(n_groups, (c + 1) * per_chunk), shifts, counts,
+                                tables[c])
+        flags[c, 0] = odd
+        flags[c, 1] = high
+    odd, high = count_tail(gw, pw, mw, n_groups * 64, shifts, counts, tables[0])
+    flags[0, 0] |= odd
+    flags[0, 1] |= high
+    summed = np.zeros((32, 32), dtype=np.int64)
+    for c in range(n_chunks):
+        for s in range(4):
+            for g in range(32):
+                for p in range(32):
+                    summed[g, p] += tables[c, (s << 11) | (g << 5) | p]
+    odd = u64(0)
+    high = u64(0)
+    for c in range(n_chunks):
+        odd |= flags[c, 0]
+        high |= flags[c, 1]
+    return summed, odd != u64(0), high != u64(0)
+
+
+__all__ = ["count"]
