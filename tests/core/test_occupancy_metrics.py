@@ -250,7 +250,7 @@ needs_numba = pytest.mark.skipif(not confusion_jit.available(), reason="numba no
 
 @needs_numba
 @pytest.mark.parametrize("n_chunks", [1, 2, 3])
-def test_compiled_table_counts_every_kept_voxel_once(n_chunks):
+def test_compiled_counts_every_kept_voxel_once(n_chunks):
     rng = np.random.default_rng(n_chunks)
     size = 8 * 30_000
     gt = rng.integers(0, 32, size).astype(np.uint8)
@@ -263,15 +263,15 @@ def test_compiled_table_counts_every_kept_voxel_once(n_chunks):
         words = np.arange(kept, size // 8, 9)
         for j in rng.permutation(8)[:kept]:
             mask[words * 8 + j] = 1
-    table = confusion_jit.confusion_table(gt, pred, mask, n_chunks=n_chunks)
+    table = confusion_jit.confusion_counts(gt, pred, mask, 32, n_chunks=n_chunks)
     ref = np.zeros((32, 32), np.int64)
     np.add.at(ref, (gt[mask == 1], pred[mask == 1]), 1)
     np.testing.assert_array_equal(table, ref)
     # mask bytes other than 0 / 1 keep their voxels as well
-    np.testing.assert_array_equal(confusion_jit.confusion_table(gt, pred, mask * np.uint8(7), n_chunks=n_chunks), ref)
+    np.testing.assert_array_equal(confusion_jit.confusion_counts(gt, pred, mask * np.uint8(7), 32, n_chunks=n_chunks), ref)
     # a kept label of 32 or more: left to the general path
     gt[np.flatnonzero(mask)[5]] = 255
-    assert confusion_jit.confusion_table(gt, pred, mask, n_chunks=n_chunks) is None
+    assert confusion_jit.confusion_counts(gt, pred, mask, 32, n_chunks=n_chunks) is None
 
 
 @needs_numba
@@ -293,6 +293,23 @@ def test_compiled_path_falls_back_and_checks_like_numpy():
     odd = (slice(0, 39), slice(None), slice(0, 15))
     pred.reshape(-1)[bad] = 1
     np.testing.assert_array_equal(confusion_matrix(gt[odd], pred[odd], mask[odd]), slow_confusion(gt[odd], pred[odd], mask[odd], 18))
+
+
+@needs_numba
+def test_compiled_frame_metrics_are_the_numpy_bits():
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        n = int(rng.choice([2, 9, 18, 18, 32, 100]))
+        free_id = int(rng.integers(0, n))
+        scale = 10 ** int(rng.integers(1, 9))
+        hist = (rng.integers(0, scale, (n, n)) * (rng.random((n, n)) < rng.random())).astype(np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 of an empty SelfOcc class list
+            ref = metrics_module._frame_metrics_numpy(hist, free_id)
+        got = confusion_jit.frame_metrics(hist, free_id)
+        np.testing.assert_array_equal(got[0], ref[0])  # NaNs in the same places, other values equal
+        for a, b in zip(got[1:], ref[1:]):
+            assert a == b or (math.isnan(a) and math.isnan(b))
 
 
 def test_metrics_equal_the_reference_formulas_bit_for_bit():

@@ -49,14 +49,20 @@ def _pattern_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @cache
-def _kernel() -> Any:
+def _kernels() -> Any:
     from occstudio.core.compute import _confusion_kernels
 
-    return _confusion_kernels.count
+    return _confusion_kernels
 
 
-def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks: int | None = None) -> np.ndarray | None:
-    """Count ``(gt, pred)`` pairs of the kept voxels into a ``32 × 32`` table.
+def _kernel() -> Any:
+    return _kernels().count
+
+
+def confusion_counts(
+    gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n: int, n_chunks: int | None = None
+) -> np.ndarray | None:
+    """The ``(n, n)`` confusion matrix of the kept voxels, rows ground truth.
 
     Parameters
     ----------
@@ -64,6 +70,8 @@ def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks
         Flat, C-contiguous uint8 labels, the same length, a multiple of 8.
     mask
         Flat, C-contiguous uint8 or bool mask of that length (non-zero = keep).
+    n
+        Number of classes, ``1..32``; ground truths ``n..31`` are skipped.
     n_chunks
         Number of parts the words are split into, one per thread (default: the number of
         numba threads, at most one part per 16384 words).
@@ -71,21 +79,53 @@ def confusion_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n_chunks
     Returns
     -------
     numpy.ndarray or None
-        int64 ``(32, 32)``, rows ground truth; ``None`` when a kept voxel has a label of
-        32 or more (the caller counts those frames its general way).
+        int64 ``(n, n)``; ``None`` when a kept voxel has a label of 32 or more (the
+        caller counts those frames its general way).
+
+    Raises
+    ------
+    ValueError
+        A kept voxel with a ground truth below ``n`` has a prediction of ``n`` or more.
     """
     if not (gt.size == pred.size == mask.size and gt.size % 8 == 0):
         raise ValueError("gt, pred and mask must be flat arrays of one length, a multiple of 8")
+    if not 1 <= n <= LABEL_LIMIT:
+        raise ValueError(f"the compiled count takes 1..{LABEL_LIMIT} classes, not {n}")
     mw = mask.view(np.uint64)
     if n_chunks is None:
         n_chunks = min(numba_module().get_num_threads(), mw.size // 16384)
     n_chunks = max(1, n_chunks)
-    table, odd_mask, high_label = _kernel()(gt.view(np.uint64), pred.view(np.uint64), mw, *_pattern_tables(), n_chunks)
+    shifts, counts = _pattern_tables()
+    hist, odd_mask, high_label, bad = _kernel()(gt.view(np.uint64), pred.view(np.uint64), mw, shifts, counts,
+                                                n_chunks, n)
     if odd_mask:  # mask bytes other than 0 / 1: count again with a 0 / 1 mask
-        return confusion_table(gt, pred, (mask != 0).view(np.uint8), n_chunks)
+        return confusion_counts(gt, pred, (mask != 0).view(np.uint8), n, n_chunks)
     if high_label:
         return None
-    return table
+    if bad >= 0:
+        raise ValueError(f"predicted label {bad} outside 0..{n - 1}")
+    return hist
 
 
-__all__ = ["LABEL_LIMIT", "available", "confusion_table"]
+def frame_metrics(hist: np.ndarray, free_id: int) -> tuple[np.ndarray, float, float, float, int]:
+    """The per-frame metrics of a confusion matrix, compiled: the same bits as
+    :func:`occstudio.core.compute.occupancy_metrics._frame_metrics` (its float64
+    operations in the same order, numpy's pairwise summation included).
+
+    Parameters
+    ----------
+    hist
+        C-contiguous int64 ``(n, n)`` confusion matrix, ``free_id < n <= 128``.
+    free_id
+        The free class.
+
+    Returns
+    -------
+    tuple
+        Per-class IoU x100, challenge mIoU, SelfOcc mIoU, geometric IoU, voxel count.
+    """
+    iou, miou, selfocc, geometric, total = _kernels().frame_metrics(hist, free_id)
+    return iou, float(miou), float(selfocc), float(geometric), int(total)
+
+
+__all__ = ["LABEL_LIMIT", "available", "confusion_counts", "frame_metrics"]
