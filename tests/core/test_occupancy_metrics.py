@@ -296,6 +296,24 @@ def test_compiled_path_falls_back_and_checks_like_numpy():
 
 
 @needs_numba
+def test_compiled_counts_from_several_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for _ in range(8):
+        gt = rng.integers(0, 18, 8 * 40_000).astype(np.uint8)
+        pred = rng.integers(0, 18, gt.size).astype(np.uint8)
+        mask = (rng.random(gt.size) < 0.1).view(np.uint8)
+        frames.append((gt, pred, mask, slow_confusion(gt, pred, mask, 18)))
+    with ThreadPoolExecutor(4) as pool:  # parallel kernels launched from several threads take turns
+        results = list(pool.map(lambda f: [confusion_jit.confusion_counts(*f[:3], 18) for _ in range(5)], frames))
+    for (_, _, _, ref), got in zip(frames, results):
+        for hist in got:
+            np.testing.assert_array_equal(hist, ref)
+
+
+@needs_numba
 def test_compiled_frame_metrics_are_the_numpy_bits():
     rng = np.random.default_rng(11)
     for _ in range(400):

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from occstudio.core.compute.numba_support import available, numba_module
+from occstudio.core.compute.numba_support import PARALLEL_LAUNCH, available, numba_module
 
 #: Labels (ground truth and prediction) the kernel counts: ``0..LABEL_LIMIT-1``.
 LABEL_LIMIT = 32
@@ -96,8 +96,10 @@ def confusion_counts(
         n_chunks = min(numba_module().get_num_threads(), mw.size // 16384)
     n_chunks = max(1, n_chunks)
     shifts, counts = _pattern_tables()
-    hist, odd_mask, high_label, bad = _kernel()(gt.view(np.uint64), pred.view(np.uint64), mw, shifts, counts,
-                                                n_chunks, n)
+    kernel = _kernel()
+    with PARALLEL_LAUNCH:
+        hist, odd_mask, high_label, bad = kernel(gt.view(np.uint64), pred.view(np.uint64), mw, shifts, counts,
+                                                 n_chunks, n)
     if odd_mask:  # mask bytes other than 0 / 1: count again with a 0 / 1 mask
         return confusion_counts(gt, pred, (mask != 0).view(np.uint8), n, n_chunks)
     if high_label:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from occstudio.core.compute.numba_support import available, numba_module
+from occstudio.core.compute.numba_support import PARALLEL_LAUNCH, available, numba_module
 
 
 @cache
@@ -102,13 +102,16 @@ def traverse(
     times = np.full(len(ray), np.inf)
     mark = visited is not None
     target = visited if mark else np.zeros(1, dtype=bool)
-    visits = _kernel()(
+    args = (
         codes, target, mark, np.ascontiguousarray(flat, dtype=np.int64),
         *(np.ascontiguousarray(a, dtype=np.float64) for a in (*T, *DT)),
         *(np.ascontiguousarray(a, dtype=np.int64) for a in SF),
         np.ascontiguousarray(t_cur, dtype=np.float64), np.ascontiguousarray(t_end, dtype=np.float64),
         bool(stop_at_occupied), hits, times,
     )
+    kernel = _kernel()
+    with PARALLEL_LAUNCH:
+        visits = kernel(*args)
     first_hit = np.full(n_rays, -1, dtype=np.int64)
     hit_t = np.full(n_rays, np.inf)
     first_hit[ray] = hits

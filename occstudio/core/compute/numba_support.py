@@ -6,8 +6,15 @@ numba is imported on first use only, so the core and the GUI start without it.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from types import ModuleType
+
+#: Held around every call of a parallel kernel: numba's own work queue (its threading
+#: layer where neither OpenMP nor TBB is available) aborts the process when two threads
+#: launch parallel kernels at once, as two GUI jobs could. The kernels are short, so
+#: taking turns costs little.
+PARALLEL_LAUNCH = threading.Lock()
 
 
 @cache
@@ -36,4 +43,4 @@ def numba_module() -> ModuleType:
     return numba
 
 
-__all__ = ["available", "numba_module"]
+__all__ = ["PARALLEL_LAUNCH", "available", "numba_module"]
