@@ -7,6 +7,8 @@ numba is imported on first use only, so the core and the GUI start without it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from types import ModuleType
 
@@ -43,4 +45,25 @@ def numba_module() -> ModuleType:
     return numba
 
 
-__all__ = ["PARALLEL_LAUNCH", "available", "numba_module"]
+@contextmanager
+def one_thread_per_kernel() -> Iterator[None]:
+    """Run the calling thread's parallel kernels on one thread while inside.
+
+    For callers that already keep the cores busy with threads of their own (loading the
+    next samples while one is scored): the kernels' own threads would only compete with
+    them, and OpenMP's spinning workers steal their time. numba's thread count is per
+    calling thread, so other threads are not affected. Does nothing without numba.
+    """
+    if not available():
+        yield
+        return
+    numba = numba_module()
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+__all__ = ["PARALLEL_LAUNCH", "available", "numba_module", "one_thread_per_kernel"]

@@ -37,7 +37,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from occstudio.core.compute import confusion_jit
+from occstudio.core.compute import confusion_jit, numba_support
 from occstudio.core.jobs import Progress, ensure_progress
 from occstudio.core.labels import OCC3D_CLASS_NAMES
 
@@ -670,7 +670,10 @@ def evaluate_set(
         return acc
     pending: deque[Future] = deque()
     it = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="occ-eval-load") as pool:
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="occ-eval-load") as pool,
+        numba_support.one_thread_per_kernel(),  # the loaders have the other cores
+    ):
         try:
             for item in it:
                 pending.append(pool.submit(load, item))
