@@ -20,6 +20,7 @@ u64 = numba.uint64
 # wrap-around to every access, which keeps LLVM from vectorising the live-word scan
 # (measured: about 1.7x slower).
 
+
 @numba.njit(inline="always")
 def count_word(gg, pp, bits, shifts, counts, table):  # pragma: no cover (compiled)
     """Count the kept bytes of one word (``bits``: its 0 / 1 mask bytes)."""
@@ -35,6 +36,18 @@ def count_word(gg, pp, bits, shifts, counts, table):  # pragma: no cover (compil
         key = (((gg >> sh) & u64(31)) << u64(5)) | ((pp >> sh) & u64(31))
         table[((q & u64(3)) << u64(11)) | key] += 1
 
+
+@numba.njit(inline="always")
+def count_live_word(gw, pw, mw, w, shifts, counts, table):  # pragma: no cover (compiled)
+    """Count word ``w``; returns its odd-mask bits (mask bytes other than 0 / 1) and its
+    high-label bits (labels >= 32 of kept voxels)."""
+    bits = mw[w]
+    gg = gw[w]
+    pp = pw[w]
+    count_word(gg, pp, bits, shifts, counts, table)
+    return bits & u64(0xFEFEFEFEFEFEFEFE), (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def count_range(gw, pw, mw, g0, g1, shifts, counts, table):  # pragma: no cover (compiled)
     """Count the words of the groups of 64 ``g0..g1-1`` (all full); returns the
@@ -49,13 +62,11 @@ def count_range(gw, pw, mw, g0, g1, shifts, counts, table):  # pragma: no cover 
         while live != u64(0):  # one well-predicted loop per 64 words, not a branch per word
             w = base + trailing_zeros(live)
             live &= live - u64(1)
-            bits = mw[w]
-            gg = gw[w]
-            pp = pw[w]
-            odd |= bits & u64(0xFEFEFEFEFEFEFEFE)
-            high |= (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
-            count_word(gg, pp, bits, shifts, counts, table)
+            odd_w, high_w = count_live_word(gw, pw, mw, w, shifts, counts, table)
+            odd |= odd_w
+            high |= high_w
     return odd, high
+
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def count_tail(gw, pw, mw, w0, shifts, counts, table):  # pragma: no cover (compiled)
@@ -63,14 +74,12 @@ def count_tail(gw, pw, mw, w0, shifts, counts, table):  # pragma: no cover (comp
     odd = u64(0)
     high = u64(0)
     for w in range(u64(w0), u64(mw.size)):
-        bits = mw[w]
-        if bits != u64(0):
-            gg = gw[w]
-            pp = pw[w]
-            odd |= bits & u64(0xFEFEFEFEFEFEFEFE)
-            high |= (gg | pp) & (bits * u64(0xFF)) & u64(0xE0E0E0E0E0E0E0E0)
-            count_word(gg, pp, bits, shifts, counts, table)
+        if mw[w] != u64(0):
+            odd_w, high_w = count_live_word(gw, pw, mw, w, shifts, counts, table)
+            odd |= odd_w
+            high |= high_w
     return odd, high
+
 
 @numba.njit(parallel=True, cache=True, nogil=True, boundscheck=False)
 def count(gw, pw, mw, shifts, counts, n_chunks, n):  # pragma: no cover (compiled)
