@@ -35,8 +35,9 @@ VISIBILITY_FILTERS = ("all", "camera", "lidar")
 def _base_content(sample: Sample) -> dict[str, Any]:
     return {
         "id": sample.id, "image": None, "mask": None, "obs_object_image": None,
-        "prior_images": [], "prior_text": sample.text.get("task", "") or sample.text.get("prior_text", ""),
-        "gt_images": [], "gt_mesh": None, "prediction_mesh": None, "prediction_path": None,
+        # no prior images or GT renders in occupancy formats: None hides those strips
+        "prior_images": None, "prior_text": sample.text.get("task", "") or sample.text.get("prior_text", ""),
+        "gt_images": None, "gt_mesh": None, "prediction_mesh": None, "prediction_path": None,
         "missing": list(sample.missing), "errors": list(sample.errors),
         "gt_poly": None, "prediction_poly": None, "voxel_labelset": None, "voxel_classes": {},
         "titles": {},

@@ -122,3 +122,20 @@ def test_side_widget_and_state_round_trip(qtbot):
     assert view.set_side_widget(None) is side
     assert not view.side_container.isVisible()
     side.deleteLater()
+
+
+def test_strips_a_format_does_not_have_are_hidden(qtbot):
+    view = SampleView()
+    qtbot.addWidget(view)
+    view.resize(800, 700)
+    view.show()
+    view.set_content(_content())
+    before = view.left_splitter.sizes()
+    # an occupancy sample: no prior images or GT renders at all (None), only a caption
+    view.set_content(_content(prior_images=None, gt_images=None, prior_text="a caption"))
+    assert not view.priors_strip.isVisibleTo(view) and not view.gt_strip.isVisibleTo(view)
+    assert view.prior_text_edit.text() == "a caption"
+    assert view.left_splitter.sizes()[0] > before[0]  # the images above get the room
+    # an empty list is "none for this sample": the strip stays, with its placeholder
+    view.set_content(_content(prior_images=[], gt_images=[]))
+    assert view.priors_strip.isVisibleTo(view) and view.gt_strip.isVisibleTo(view)

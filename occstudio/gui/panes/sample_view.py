@@ -243,7 +243,8 @@ class SampleView(QWidget):
         content
             Keys (all optional): ``"id"`` (str), ``"image"`` (array or None), ``"mask"``
             (bool array or None), ``"obs_object_image"`` (array or None),
-            ``"prior_images"`` and ``"gt_images"`` (lists of ``(name, array | None)``),
+            ``"prior_images"`` and ``"gt_images"`` (lists of ``(name, array | None)``;
+            ``None``: the format has none, and the strip is hidden),
             ``"prior_text"`` (str), ``"missing"`` (human-readable missing files, ideally
             ``"<manifest key>: <path>"``; each is shown as the placeholder of the pane it
             belongs to and all are listed in the header) and ``"errors"`` (list of str).
@@ -277,6 +278,7 @@ class SampleView(QWidget):
         self.object_pane.set_image(
             content.get("obs_object_image"), placeholder("object", "No visible-object image")
         )
+        self._show_strips(content.get("prior_images", []) is not None, content.get("gt_images", []) is not None)
         priors = list(content.get("prior_images") or [])
         self.priors_strip.set_images(priors, placeholder("priors", "No prior images"))
         self.prior_text_edit.setText(str(content.get("prior_text") or ""))
@@ -294,6 +296,21 @@ class SampleView(QWidget):
             self.problems_label.setToolTip("")
         self.problems_label.setVisible(bool(problems))
 
+    def _show_strips(self, priors: bool, gts: bool) -> None:
+        """Show or hide the prior-image and GT-render strips; hiding one gives its room to
+        the images above."""
+        if priors == self.priors_strip.isVisibleTo(self) and gts == self.gt_strip.isVisibleTo(self):
+            return
+        self.priors_strip.setVisible(priors)
+        self.gt_strip.setVisible(gts)
+        sizes = self.left_splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        box = sizes[1] if priors else min(sizes[1], self.priors_box.sizeHint().height())
+        strip = sizes[2] if gts else 0
+        self.left_splitter.setSizes([total - box - strip, box, strip])
+
     def content_id(self) -> str:
         """The id of the shown sample ("" when cleared)."""
         return self._content_id
@@ -309,6 +326,7 @@ class SampleView(QWidget):
         self.priors_strip.clear("No sample")
         self.prior_text_edit.clear()
         self.gt_strip.clear("No sample")
+        self._show_strips(True, True)
         self.problems_label.clear()
         self.problems_label.setVisible(False)
 
