@@ -3,13 +3,15 @@
 
 Occ3D's camera mask keeps about 7 % of the 640,000 voxels of a frame, scattered so that
 one 8-byte word in five holds a kept voxel, with 2 to 3 kept voxels in it. The kernel
-reads the mask 8 voxels at a time: for 64 words at once it builds one bit per word
-that holds a kept voxel (a vectorised loop) and walks those bits, so empty words cost no
+reads the mask 8 voxels at a time: for 64 words at once it builds one bit per word that
+holds a kept voxel (a vectorised loop) and walks those bits, so empty words cost no
 mispredicted branch. In a live word it turns the kept bytes into an 8-bit pattern (one
 multiplication) whose byte positions come from a 256-entry table, so the usual case of
-up to four kept voxels is counted with no data-dependent branch. Each count goes to one of four sub-tables in turn, which keeps
-runs of the same pair (free space predicted free) from waiting on each other, and the
-words are split among the CPU cores, one set of sub-tables each.
+up to four kept voxels is counted with no data-dependent branch. Each count goes to one
+of four sub-tables in turn, which keeps runs of the same pair (free space predicted
+free) from waiting on each other, and the words are split among the CPU cores, one set
+of sub-tables each. The per-frame metrics of the matrix are compiled too
+(:func:`frame_metrics`).
 
 Every kept voxel with labels below 32 is counted exactly once, so the result is the
 exact confusion matrix; a kept voxel with a label of 32 or more, or a mask byte other
