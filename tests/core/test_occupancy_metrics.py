@@ -491,6 +491,33 @@ def test_evaluate_set_overlapped_equals_sequential():
         evaluate_set(range(7), lambda i: frames[i], workers=2, progress=progress)
 
 
+@needs_numba
+def test_overlapped_evaluation_scores_on_one_kernel_thread(monkeypatch):
+    from occstudio.core.compute.numba_support import numba_module
+
+    numba = numba_module()
+    before = numba.get_num_threads()
+    rng = np.random.default_rng(6)
+    frames = [(g, perturb(g, 0.2, rng), rng.random(g.shape) < 0.5)
+              for g in (rng.integers(0, 18, (16, 16, 8), dtype=np.uint8) for _ in range(4))]
+    seen = []
+    counted = metrics_module.confusion_matrix
+
+    def recording(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(metrics_module, "confusion_matrix", recording)
+    evaluate_set(range(4), lambda i: frames[i], workers=2)
+    assert seen == [1, 1, 1, 1]  # the loader threads have the other cores
+    assert numba.get_num_threads() == before
+    with pytest.raises(Cancelled):
+        evaluate_set(range(4), lambda i: frames[i], workers=2, progress=RecordingProgress(cancel_after=1))
+    assert numba.get_num_threads() == before  # restored after a cancel too
+    evaluate_set(range(4), lambda i: frames[i], workers=0)
+    assert seen[-1] == before  # sequential scoring keeps every kernel thread
+
+
 # -------------------------------------------------------------------- F-score
 
 

@@ -139,3 +139,16 @@ def test_strips_a_format_does_not_have_are_hidden(qtbot):
     # an empty list is "none for this sample": the strip stays, with its placeholder
     view.set_content(_content(prior_images=[], gt_images=[]))
     assert view.priors_strip.isVisibleTo(view) and view.gt_strip.isVisibleTo(view)
+
+
+def test_strips_shown_again_get_their_room_back(qtbot):
+    view = SampleView()
+    qtbot.addWidget(view)
+    view.resize(800, 700)
+    view.show()
+    view.set_content(_content())
+    view.set_content(_content(prior_images=None, gt_images=None))
+    view.set_content(_content())  # an ExtremeOcc-3D sample after an occupancy one
+    sizes = view.left_splitter.sizes()
+    assert sizes[1] > 0 and sizes[2] > 0, sizes
+    assert sizes[2] >= view.gt_strip.minimumSizeHint().height()

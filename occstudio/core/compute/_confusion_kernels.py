@@ -1,7 +1,7 @@
 """The compiled kernels of :mod:`occstudio.core.compute.confusion_jit`.
 
 This module imports numba when it is imported, so only
-:func:`occstudio.core.compute.confusion_jit._kernel` imports it, on first use. The
+:func:`occstudio.core.compute.confusion_jit._kernels` imports it, on first use. The
 kernels are module-level functions so that numba's on-disk cache (``cache=True``) finds
 them again in the next process instead of compiling them anew (several seconds).
 """
@@ -174,4 +174,6 @@ def frame_metrics(hist, free_id):  # pragma: no cover (compiled)
     tp = denom - rows[free_id] - cols[free_id] + 2 * free_free
     geometric = tp / denom * 100 if denom else np.nan
     return iou * 100, miou, miou_selfocc, geometric, total
+
+
 __all__ = ["count", "frame_metrics", "pairwise_sum"]

@@ -57,10 +57,6 @@ def _kernels() -> Any:
     return _confusion_kernels
 
 
-def _kernel() -> Any:
-    return _kernels().count
-
-
 def confusion_counts(
     gt: np.ndarray, pred: np.ndarray, mask: np.ndarray, n: int, n_chunks: int | None = None
 ) -> np.ndarray | None:
@@ -98,7 +94,7 @@ def confusion_counts(
         n_chunks = min(numba_module().get_num_threads(), mw.size // 16384)
     n_chunks = max(1, n_chunks)
     shifts, counts = _pattern_tables()
-    kernel = _kernel()
+    kernel = _kernels().count
     with PARALLEL_LAUNCH:
         hist, odd_mask, high_label, bad = kernel(gt.view(np.uint64), pred.view(np.uint64), mw, shifts, counts,
                                                  n_chunks, n)

@@ -298,7 +298,7 @@ class SampleView(QWidget):
 
     def _show_strips(self, priors: bool, gts: bool) -> None:
         """Show or hide the prior-image and GT-render strips; hiding one gives its room to
-        the images above."""
+        the images above, showing one takes at least its size hint back from them."""
         if priors == self.priors_strip.isVisibleTo(self) and gts == self.gt_strip.isVisibleTo(self):
             return
         self.priors_strip.setVisible(priors)
@@ -307,9 +307,10 @@ class SampleView(QWidget):
         total = sum(sizes)
         if total <= 0:
             return
-        box = sizes[1] if priors else min(sizes[1], self.priors_box.sizeHint().height())
-        strip = sizes[2] if gts else 0
-        self.left_splitter.setSizes([total - box - strip, box, strip])
+        box_hint = self.priors_box.sizeHint().height()
+        box = max(sizes[1], box_hint) if priors else min(sizes[1], box_hint)
+        strip = max(sizes[2], self.gt_strip.sizeHint().height()) if gts else 0
+        self.left_splitter.setSizes([max(0, total - box - strip), box, strip])
 
     def content_id(self) -> str:
         """The id of the shown sample ("" when cleared)."""
